@@ -1,0 +1,5 @@
+"""Python SDK for the FullStory Server API v2 and the Smartlook backend events API."""
+
+from ._version import __version__
+
+__all__ = ["__version__"]
