@@ -1,0 +1,48 @@
+# Every target runs inside .venv, which `make setup` creates from pyproject.toml alone.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SPECS := $(filter-out %.config.yaml,$(wildcard openapi/*.yaml))
+
+.DEFAULT_GOAL := help
+.PHONY: help setup regenerate check-generated validate-specs lint format typecheck test check clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+setup: $(STAMP)  ## create .venv and install the project with every extra and the dev tools
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
+	@touch $@
+
+regenerate: $(STAMP)  ## compile openapi/*.yaml into generated/
+	$(BIN)/python scripts/regenerate.py
+
+check-generated: $(STAMP)  ## fail if generated/ differs from what openapi/ compiles to
+	$(BIN)/python scripts/regenerate.py --check
+
+validate-specs: $(STAMP)  ## validate the OpenAPI documents
+	$(BIN)/openapi-spec-validator $(SPECS)
+
+lint: $(STAMP)  ## ruff: lint and formatting
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)  ## ruff: fix what can be fixed and format
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: $(STAMP)  ## mypy --strict over the facade and the generated clients
+	$(BIN)/mypy facade/session_analytics generated/fullstory_api generated/smartlook_api
+
+test: $(STAMP)  ## run the whole test suite
+	$(BIN)/python -m pytest
+
+check: validate-specs check-generated lint typecheck test  ## everything CI runs
+
+clean:  ## remove the virtualenv and build leftovers
+	rm -rf $(VENV) build dist .mypy_cache .pytest_cache .ruff_cache
