@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-IMPORT_ALL = "import session_analytics, fullstory_api, smartlook_api; print(session_analytics.__version__)"
+IMPORT_ALL = (
+    "import session_analytics, fullstory_api, smartlook_api; print(session_analytics.__version__)"
+)
 CORE_REQUIREMENTS = {"httpx", "attrs", "python-dateutil"}
 
 
@@ -66,7 +68,8 @@ def test_installed_wheel_imports_in_a_clean_venv(wheel: Path, tmp_path: Path) ->
     assert run(python, "-c", IMPORT_ALL, cwd=tmp_path).strip() == _version()
     listed = run(python, "-m", "pip", "list", "--format=freeze", "--disable-pip-version-check")
     installed = {line.split("==")[0].lower() for line in listed.splitlines()}
-    assert "starlette" not in installed and "rich" not in installed
+    assert "starlette" not in installed
+    assert "rich" not in installed
 
 
 def test_pip_install_of_the_source_tree_imports_in_a_clean_venv(tmp_path: Path) -> None:

@@ -46,7 +46,9 @@ def test_generated_matches_the_specs() -> None:
 def test_a_changed_spec_is_detected(spec_copy: Path) -> None:
     spec = spec_copy / "fullstory.yaml"
     text = spec.read_text(encoding="utf-8")
-    marker = "    CreateUserResponse:\n      type: object\n      required: [id]\n      properties:\n"
+    marker = (
+        "    CreateUserResponse:\n      type: object\n      required: [id]\n      properties:\n"
+    )
     assert marker in text
     spec.write_text(
         text.replace(marker, marker + "        created:\n          type: boolean\n"),
@@ -81,8 +83,8 @@ def test_a_generator_warning_fails_the_build(spec_copy: Path, tmp_path: Path) ->
     text = spec.read_text(encoding="utf-8")
     # A response media type the generator cannot parse makes it warn and skip the operation.
     bad = text.replace(
-        "                $ref: \"#/components/schemas/EventsAccepted\"\n",
-        "                $ref: \"#/components/schemas/NoSuchSchema\"\n",
+        '                $ref: "#/components/schemas/EventsAccepted"\n',
+        '                $ref: "#/components/schemas/NoSuchSchema"\n',
     )
     assert bad != text
     spec.write_text(bad, encoding="utf-8")

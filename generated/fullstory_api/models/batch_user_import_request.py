@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -32,11 +32,13 @@ class BatchUserImportRequest:
     arrays of those primitives (never arrays of objects). Every number is stored as `real`
     unless `schema` says otherwise.
      """
-    schema: Schema | Unset = UNSET
-    """ Declared (in requests) or stored (in answers) types of custom properties. """
+    schema: None | Schema | Unset = UNSET
+    """ Declared property types; null (as the errors page echoes it) means none. """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.schema import Schema
+
         id = self.id
 
         uid = self.uid
@@ -49,9 +51,13 @@ class BatchUserImportRequest:
         if not isinstance(self.properties, Unset):
             properties = self.properties.to_dict()
 
-        schema: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.schema, Unset):
+        schema: dict[str, Any] | None | Unset
+        if isinstance(self.schema, Unset):
+            schema = UNSET
+        elif isinstance(self.schema, Schema):
             schema = self.schema.to_dict()
+        else:
+            schema = self.schema
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -92,12 +98,22 @@ class BatchUserImportRequest:
         else:
             properties = Properties.from_dict(_properties)
 
-        _schema = d.pop("schema", UNSET)
-        schema: Schema | Unset
-        if isinstance(_schema, Unset):
-            schema = UNSET
-        else:
-            schema = Schema.from_dict(_schema)
+        def _parse_schema(data: object) -> None | Schema | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                schema_type_0 = Schema.from_dict(data)
+
+                return schema_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | Schema | Unset, data)
+
+        schema = _parse_schema(d.pop("schema", UNSET))
 
         batch_user_import_request = cls(
             id=id,

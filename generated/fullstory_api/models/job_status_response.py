@@ -18,10 +18,10 @@ T = TypeVar("T", bound="JobStatusResponse")
 @_attrs_define
 class JobStatusResponse:
     job: JobMetadata
-    imports: int | Unset = 0
-    """ Items imported so far. """
-    errors: int | Unset = 0
-    """ Items that failed so far; may be left out when there are none. """
+    imports: int | Unset = UNSET
+    """ Items imported so far; read a missing count as 0. """
+    errors: int | Unset = UNSET
+    """ Items that failed so far; may be left out when there are none (read it as 0). """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
