@@ -1,0 +1,204 @@
+"""FullStory's rules for custom properties and their declared types, in one place.
+
+Pure functions, no I/O: the SDK checks properties before anything is sent or queued, and the
+sandbox enforces the same rules on what it receives.
+
+Rules (FullStory Server API v2):
+- a name starts with a letter and continues with letters, digits or ``_``;
+- the dotted path of a nested name (``parent.child``) is at most 512 characters;
+- at most 500 distinct properties (dotted leaf paths) per object;
+- one value takes at most 8192 bytes (strings by their UTF-8 size, arrays by their JSON size);
+- values are strings, numbers, booleans, null, nested objects, or arrays of one primitive type;
+  arrays of objects or of arrays are not supported;
+- every number is stored as ``real`` unless ``schema`` declares another type.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from dateutil.parser import isoparse
+
+MAX_PROPERTIES = 500
+MAX_PROPERTY_PATH_CHARS = 512
+MAX_PROPERTY_VALUE_BYTES = 8192
+PROPERTY_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+
+SCALAR_TYPES = frozenset({"str", "int", "real", "bool", "date"})
+LIST_TYPES = {"strs": "str", "ints": "int", "reals": "real", "bools": "bool", "dates": "date"}
+TYPE_NAMES = SCALAR_TYPES | frozenset(LIST_TYPES)
+
+Leaf = tuple[str, Any]
+
+
+class PropertyRuleError(ValueError):
+    """A property breaks one of the API's rules; ``field`` names it (``properties.plan.tier``)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.reason = message
+
+
+def leaves(properties: Mapping[str, Any], field: str = "properties") -> list[Leaf]:
+    """Check ``properties`` against every rule; return its (dotted path, value) leaves.
+
+    Raises:
+        PropertyRuleError: naming the first property that breaks a rule.
+    """
+    if not isinstance(properties, Mapping):
+        raise PropertyRuleError(field, "must be an object")
+    found = list(_walk(properties, "", field))
+    if len(found) > MAX_PROPERTIES:
+        raise PropertyRuleError(
+            field, f"holds {len(found)} properties; at most {MAX_PROPERTIES} are allowed"
+        )
+    return found
+
+
+def _walk(obj: Mapping[str, Any], prefix: str, field: str) -> Iterator[Leaf]:
+    for name, value in obj.items():
+        where = f"{field}.{prefix}{name}"
+        if not isinstance(name, str) or not PROPERTY_NAME_RE.match(name):
+            raise PropertyRuleError(
+                where,
+                "a property name starts with a letter and holds only letters, digits and '_'",
+            )
+        path = f"{prefix}{name}"
+        if len(path) > MAX_PROPERTY_PATH_CHARS:
+            raise PropertyRuleError(
+                where, f"the dotted name is longer than {MAX_PROPERTY_PATH_CHARS} characters"
+            )
+        if isinstance(value, Mapping):
+            yield from _walk(value, f"{path}.", field)
+            continue
+        _check_value(value, where)
+        yield path, value
+
+
+def _check_value(value: Any, where: str) -> None:
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, int | float):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise PropertyRuleError(where, "NaN and Infinity are not valid JSON numbers")
+        return
+    if isinstance(value, str):
+        if len(value) * 4 > MAX_PROPERTY_VALUE_BYTES and (
+            len(value.encode("utf-8")) > MAX_PROPERTY_VALUE_BYTES
+        ):
+            raise PropertyRuleError(where, f"the value is over {MAX_PROPERTY_VALUE_BYTES} bytes")
+        return
+    if isinstance(value, list | tuple):
+        kinds = set()
+        for item in value:
+            if isinstance(item, Mapping | list | tuple):
+                raise PropertyRuleError(
+                    where, "arrays may hold strings, numbers or booleans, not objects or arrays"
+                )
+            if item is None:
+                raise PropertyRuleError(where, "arrays may not hold null")
+            _check_value(item, where)
+            kinds.add(_scalar_kind(item))
+        if len(kinds) > 1:
+            raise PropertyRuleError(where, "an array must hold values of one type")
+        size = len(json.dumps(list(value), ensure_ascii=False).encode("utf-8"))
+        if size > MAX_PROPERTY_VALUE_BYTES:
+            raise PropertyRuleError(where, f"the value is over {MAX_PROPERTY_VALUE_BYTES} bytes")
+        return
+    raise PropertyRuleError(
+        where, f"{type(value).__name__} is not a JSON value (use str, int, float, bool or None)"
+    )
+
+
+def _scalar_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "real"
+    return "str"
+
+
+def infer_type(value: Any) -> str | None:
+    """The type FullStory stores for a leaf value when nothing is declared (None for null/[])."""
+    if value is None:
+        return None
+    if isinstance(value, list | tuple):
+        return f"{_scalar_kind(value[0])}s" if value else None
+    return _scalar_kind(value)
+
+
+def declared_types(schema: Any, field: str = "schema") -> dict[str, str]:
+    """Read ``{"properties": {name: type}}``; every type must be a known type name.
+
+    Raises:
+        PropertyRuleError: for a malformed schema or an unknown type name.
+    """
+    if schema is None:
+        return {}
+    if not isinstance(schema, Mapping):
+        raise PropertyRuleError(field, "must be an object")
+    types = schema.get("properties") or {}
+    if not isinstance(types, Mapping):
+        raise PropertyRuleError(f"{field}.properties", "must be an object")
+    out: dict[str, str] = {}
+    for name, type_name in types.items():
+        if type_name not in TYPE_NAMES:
+            known = ", ".join(sorted(TYPE_NAMES))
+            raise PropertyRuleError(
+                f"{field}.properties.{name}", f"unknown type {type_name!r}; use one of {known}"
+            )
+        out[str(name)] = str(type_name)
+    return out
+
+
+def check_declared(found: list[Leaf], declared: Mapping[str, str], field: str) -> None:
+    """Each declared type must fit the value sent with it.
+
+    Raises:
+        PropertyRuleError: naming the property whose value does not fit its declared type.
+    """
+    for path, value in found:
+        type_name = declared.get(path)
+        if type_name is None or value is None:
+            continue
+        if type_name in LIST_TYPES:
+            if not isinstance(value, list | tuple):
+                raise PropertyRuleError(f"{field}.{path}", f"declared {type_name}: needs an array")
+            element = LIST_TYPES[type_name]
+            for item in value:
+                _check_scalar(item, element, f"{field}.{path}", type_name)
+        else:
+            _check_scalar(value, type_name, f"{field}.{path}", type_name)
+
+
+def _check_scalar(value: Any, type_name: str, where: str, declared: str) -> None:
+    ok: bool
+    if type_name == "str":
+        ok = isinstance(value, str)
+    elif type_name == "bool":
+        ok = isinstance(value, bool)
+    elif type_name == "real":
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+    elif type_name == "int":
+        ok = (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and float(value).is_integer()
+        )
+    else:  # date
+        ok = isinstance(value, str) and _is_iso_datetime(value)
+    if not ok:
+        raise PropertyRuleError(where, f"declared {declared}, but the value {value!r} is not one")
+
+
+def _is_iso_datetime(text: str) -> bool:
+    try:
+        isoparse(text)
+    except (ValueError, OverflowError):
+        return False
+    return True

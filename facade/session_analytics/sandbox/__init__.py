@@ -1,0 +1,28 @@
+"""A local, stateful emulator of the FullStory Server API v2 and the Smartlook backend API.
+
+It answers like the real services (routes, status codes, error bodies, batch jobs, idempotency)
+and adds admin routes under ``/_sandbox/`` to inspect what arrived and to inject faults.
+
+    from session_analytics.sandbox import Sandbox
+
+    with Sandbox() as sb:        # a free loopback port, served from a background thread
+        sb.url, sb.api_key       # point a client here
+        sb.events()              # everything received
+        sb.set_faults(error_rate=0.2, seed=1)
+
+Needs the ``sandbox`` extra: ``pip install 'session-analytics[sandbox]'``.
+"""
+
+from __future__ import annotations
+
+try:
+    from .app import SandboxApp, build_app
+    from .config import SandboxConfig
+    from .server import Sandbox, SandboxError, serve
+except ImportError as err:  # pragma: no cover - depends on the installed extras
+    raise ImportError(
+        f"the sandbox needs the 'sandbox' extra ({err.name} is missing): "
+        "pip install 'session-analytics[sandbox]'"
+    ) from err
+
+__all__ = ["Sandbox", "SandboxApp", "SandboxConfig", "SandboxError", "build_app", "serve"]

@@ -1,0 +1,127 @@
+"""Fault injection: the failures a client must survive, as data, reproducible with a seed.
+
+Faults touch the API routes only (never ``/_sandbox/...``), optionally only paths that start with
+one of ``paths``. For each request, in this order:
+
+- ``latency_ms``: the answer is delayed by this much;
+- ``error_rate``: 500 with the API's error body; the request is NOT processed;
+- ``rate_limit_rate``: 429 with ``Retry-After: <retry_after_s>``; NOT processed;
+- ``reset_rate``: the request IS processed, then the connection is dropped without an answer
+  (the case where only an idempotency key makes a retry safe);
+- ``malformed_rate``: the request IS processed and answered 200 with a body that is not JSON.
+
+``script`` lists the fates of the next requests in order ("ok", "error", "rate_limit", "reset",
+"malformed"); while it lasts, the rates are not consulted. With a ``seed``, the same sequence of
+requests meets the same faults.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter, deque
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import attrs
+
+from .errors import bad_request
+
+Fate = Literal["ok", "error", "rate_limit", "reset", "malformed"]
+FATES: tuple[Fate, ...] = ("ok", "error", "rate_limit", "reset", "malformed")
+RATES = ("error_rate", "rate_limit_rate", "reset_rate", "malformed_rate")
+
+
+@attrs.frozen(kw_only=True)
+class Faults:
+    error_rate: float = 0.0
+    rate_limit_rate: float = 0.0
+    retry_after_s: float = 1.0
+    reset_rate: float = 0.0
+    malformed_rate: float = 0.0
+    latency_ms: float = 0.0
+    seed: int | None = None
+    paths: tuple[str, ...] = ()
+    script: tuple[Fate, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        out = attrs.asdict(self)
+        out["paths"] = list(self.paths)
+        out["script"] = list(self.script)
+        return out
+
+
+def parse_faults(data: Any) -> Faults:
+    """Faults from the JSON of ``POST /_sandbox/faults``; a bad value gives a 400 ApiError."""
+    if not isinstance(data, Mapping):
+        raise bad_request("faults must be a JSON object")
+    known = {a.name for a in attrs.fields(Faults)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise bad_request(
+            f"unknown fault(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+    values: dict[str, Any] = {}
+    for name in (*RATES, "retry_after_s", "latency_ms"):
+        if name in data:
+            value = data[name]
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise bad_request(f"{name} must be a number >= 0")
+            if name in RATES and value > 1:
+                raise bad_request(f"{name} must be between 0 and 1")
+            values[name] = float(value)
+    if data.get("seed") is not None:
+        if isinstance(data["seed"], bool) or not isinstance(data["seed"], int):
+            raise bad_request("seed must be an integer")
+        values["seed"] = data["seed"]
+    for name in ("paths", "script"):
+        if name in data:
+            items = data[name]
+            if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+                raise bad_request(f"{name} must be a list of strings")
+            values[name] = tuple(items)
+    bad = [f for f in values.get("script", ()) if f not in FATES]
+    if bad:
+        raise bad_request(f"unknown fate(s) in script: {', '.join(bad)}; use {', '.join(FATES)}")
+    return Faults(**values)
+
+
+@attrs.frozen
+class Decision:
+    fate: Fate
+    latency_s: float
+
+
+class FaultInjector:
+    def __init__(self) -> None:
+        self.faults = Faults()
+        self._rng = random.Random()  # noqa: S311 - fault sampling, not security
+        self._script: deque[Fate] = deque()
+        self.injected: Counter[str] = Counter()
+
+    def configure(self, faults: Faults) -> None:
+        self.faults = faults
+        self._rng = random.Random(faults.seed)  # noqa: S311
+        self._script = deque(faults.script)
+
+    def decide(self, path: str) -> Decision:
+        faults = self.faults
+        if faults.paths and not path.startswith(faults.paths):
+            return Decision("ok", 0.0)
+        latency = faults.latency_ms / 1000.0
+        if self._script:
+            fate = self._script.popleft()
+        else:
+            # Always draw all four numbers, so a seed gives the same faults whatever the rates.
+            draws = [self._rng.random() for _ in RATES]
+            fate = "ok"
+            if draws[0] < faults.error_rate:
+                fate = "error"
+            elif draws[1] < faults.rate_limit_rate:
+                fate = "rate_limit"
+            elif draws[2] < faults.reset_rate:
+                fate = "reset"
+            elif draws[3] < faults.malformed_rate:
+                fate = "malformed"
+        if fate != "ok":
+            self.injected[fate] += 1
+        return Decision(fate, latency)

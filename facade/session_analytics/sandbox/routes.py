@@ -1,0 +1,209 @@
+"""The API routes of both emulated services: read the request, call the rules, shape the answer.
+
+Each handler takes a :class:`Call` (already authenticated, body parsed) and returns the status and
+the JSON body to send; the rules raise ApiError for every refusal. Transport concerns (auth,
+faults, idempotency replay, body limits, stats) live in ``app.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+import attrs
+
+from . import spec
+from .errors import bad_request
+from .fullstory import FullStoryState, check_event_body
+from .jobs import JobBoard, Kind
+from .smartlook import SmartlookState
+
+Answer = tuple[int, Any]
+Api = Literal["fullstory", "smartlook"]
+
+
+@attrs.frozen
+class Call:
+    fullstory: FullStoryState
+    jobs: JobBoard
+    smartlook: SmartlookState
+    path_params: Mapping[str, str]
+    query: Mapping[str, str]
+    body: Any
+    netloc: str
+    idempotency_key: str | None
+    integration_source: str | None
+
+    def flag(self, name: str) -> bool | None:
+        raw = self.query.get(name)
+        if raw is None or raw == "":
+            return None
+        lowered = raw.lower()
+        if lowered in ("true", "1"):
+            return True
+        if lowered in ("false", "0"):
+            return False
+        raise bad_request(f"{name} must be true or false, not {raw!r}")
+
+    def text(self, name: str) -> str | None:
+        value = self.query.get(name)
+        return value if value else None
+
+
+@attrs.frozen
+class Endpoint:
+    method: str
+    path: str
+    handler: Callable[[Call], Answer]
+    api: Api = "fullstory"
+    level: str = "standard"
+    idempotent: bool = False
+    has_body: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+# ---- FullStory users --------------------------------------------------------------------------
+
+
+def create_user(call: Call) -> Answer:
+    spec.validate("fullstory", "CreateUserRequest", call.body)
+    return 200, {"id": call.fullstory.upsert_user(call.body).id}
+
+
+def list_users(call: Call) -> Answer:
+    return 200, call.fullstory.list_users(
+        uid=call.text("uid"),
+        email=call.text("email"),
+        display_name=call.text("display_name"),
+        is_identified=call.flag("is_identified"),
+        page_token=call.text("page_token"),
+        include_schema=bool(call.flag("include_schema")),
+    )
+
+
+def delete_user_by_uid(call: Call) -> Answer:
+    uid = call.query.get("uid")
+    if not uid:
+        raise bad_request("uid is required", code="required_field")
+    call.fullstory.delete_user(uid=uid)
+    return 200, {}
+
+
+def get_user(call: Call) -> Answer:
+    include = bool(call.flag("include_schema"))
+    return 200, call.fullstory.get_user(call.path_params["id"], include)
+
+
+def update_user(call: Call) -> Answer:
+    spec.validate("fullstory", "UpdateUserRequest", call.body)
+    return 200, {"id": call.fullstory.update_user(call.path_params["id"], call.body).id}
+
+
+def delete_user(call: Call) -> Answer:
+    call.fullstory.delete_user(user_id=call.path_params["id"])
+    return 200, {}
+
+
+# ---- FullStory events ------------------------------------------------------------------------
+
+
+def create_event(call: Call) -> Answer:
+    check_event_body(call.body)
+    call.fullstory.create_event(
+        call.body,
+        idempotency_key=call.idempotency_key,
+        integration_source=call.integration_source,
+    )
+    return 200, {}
+
+
+# ---- FullStory batch import jobs -------------------------------------------------------------
+
+
+def _create_job(kind: Kind) -> Callable[[Call], Answer]:
+    def handler(call: Call) -> Answer:
+        return 200, call.jobs.create(
+            kind,
+            call.body,
+            integration_source=call.integration_source,
+            idempotency_key=call.idempotency_key,
+        )
+
+    return handler
+
+
+def _job_status(kind: Kind) -> Callable[[Call], Answer]:
+    def handler(call: Call) -> Answer:
+        return 200, call.jobs.status(kind, call.path_params["job_id"])
+
+    return handler
+
+
+def _job_imports(kind: Kind) -> Callable[[Call], Answer]:
+    def handler(call: Call) -> Answer:
+        page = call.jobs.imports(
+            kind,
+            call.path_params["job_id"],
+            call.text("page_token"),
+            bool(call.flag("include_schema")),
+        )
+        return (202, {}) if page is None else (200, page)
+
+    return handler
+
+
+def _job_errors(kind: Kind) -> Callable[[Call], Answer]:
+    def handler(call: Call) -> Answer:
+        page = call.jobs.errors(kind, call.path_params["job_id"], call.text("page_token"))
+        return (202, {}) if page is None else (200, page)
+
+    return handler
+
+
+# ---- Smartlook --------------------------------------------------------------------------------
+
+
+def smartlook_check(call: Call) -> Answer:
+    return 200, call.smartlook.check(call.body, call.netloc)
+
+
+def smartlook_events(call: Call) -> Answer:
+    pid, group = call.query.get("pid"), call.query.get("group")
+    if not pid or not group:
+        raise bad_request("the query must name the project: ?pid=<pid>&group=<storeGroup>")
+    call.smartlook.ingest(pid, group, call.body)
+    return 200, {"ok": True}
+
+
+def _fullstory(prefix: str) -> list[Endpoint]:
+    users, events = f"{prefix}/users", f"{prefix}/events"
+    job = "/batch/{job_id}"
+    return [
+        # Batch routes first: "/users/batch" would otherwise match "/users/{id}".
+        Endpoint("POST", f"{users}/batch", _create_job("users"), idempotent=True, has_body=True),
+        Endpoint("GET", f"{users}{job}", _job_status("users")),
+        Endpoint("GET", f"{users}{job}/imports", _job_imports("users"), level="architect"),
+        Endpoint("GET", f"{users}{job}/errors", _job_errors("users"), level="architect"),
+        Endpoint("POST", users, create_user, idempotent=True, has_body=True),
+        Endpoint("GET", users, list_users, level="architect"),
+        Endpoint("DELETE", users, delete_user_by_uid, level="architect"),
+        Endpoint("GET", f"{users}/{{id}}", get_user, level="architect"),
+        Endpoint("POST", f"{users}/{{id}}", update_user, has_body=True),
+        Endpoint("DELETE", f"{users}/{{id}}", delete_user, level="architect"),
+        Endpoint("POST", f"{events}/batch", _create_job("events"), idempotent=True, has_body=True),
+        Endpoint("GET", f"{events}{job}", _job_status("events")),
+        Endpoint("GET", f"{events}{job}/imports", _job_imports("events"), level="architect"),
+        Endpoint("GET", f"{events}{job}/errors", _job_errors("events"), level="architect"),
+        Endpoint("POST", events, create_event, idempotent=True, has_body=True),
+    ]
+
+
+ENDPOINTS: list[Endpoint] = [
+    *_fullstory("/v2"),
+    *_fullstory("/v2beta"),  # the older prefix, still served as an alias
+    Endpoint("POST", "/rec/check/backend", smartlook_check, api="smartlook", has_body=True),
+    Endpoint("POST", "/events/backend", smartlook_events, api="smartlook", has_body=True),
+]

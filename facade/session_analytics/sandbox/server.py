@@ -1,0 +1,274 @@
+"""Run a sandbox: in a background thread of this process (``Sandbox``), or in the foreground.
+
+``Sandbox`` binds a free loopback port by default, waits (with a deadline) until uvicorn is
+serving, and stops and joins the thread on exit. Its helper methods call the admin routes over
+HTTP, so they work the same against a sandbox started elsewhere (``Sandbox.attach(url)``).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import attrs
+import httpx
+import uvicorn
+
+from .app import build_app
+from .config import SandboxConfig
+
+START_TIMEOUT_S = 10.0
+STOP_TIMEOUT_S = 10.0
+
+
+class SandboxError(RuntimeError):
+    """The sandbox could not start, or an admin call was refused."""
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as err:
+        sock.close()
+        hint = " (pass port 0 for a free one)" if port else ""
+        raise SandboxError(f"cannot listen on {host}:{port}: {err.strerror}{hint}") from err
+    sock.set_inheritable(True)
+    return sock
+
+
+def _uvicorn_config(
+    config: SandboxConfig, tls_cert: str | Path | None, tls_key: str | Path | None, log_level: str
+) -> uvicorn.Config:
+    if (tls_cert is None) != (tls_key is None):
+        raise SandboxError("TLS needs both a certificate and a key file")
+    return uvicorn.Config(
+        build_app(config),
+        log_config=None,  # the library never installs logging handlers
+        log_level=log_level,
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=1,
+        ssl_certfile=str(tls_cert) if tls_cert else None,
+        ssl_keyfile=str(tls_key) if tls_key else None,
+    )
+
+
+def _url(scheme: str, host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{shown}:{port}"
+
+
+class Sandbox:
+    """A local emulator of the FullStory v2 and Smartlook APIs, served from a background thread.
+
+    >>> with Sandbox() as sb:                       # doctest: +SKIP
+    ...     fs = fullstory.init(api_key=sb.api_key, base_url=sb.url)
+    """
+
+    def __init__(
+        self,
+        config: SandboxConfig | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: str | Mapping[str, str] | None = None,
+        job_delay: float | None = None,
+        tls_cert: str | Path | None = None,
+        tls_key: str | Path | None = None,
+        log_level: str = "warning",
+        verify: bool | str = True,
+    ) -> None:
+        config = config or SandboxConfig()
+        changes: dict[str, Any] = {}
+        if api_key is not None:
+            changes["api_keys"] = {api_key: "admin"} if isinstance(api_key, str) else api_key
+        if job_delay is not None:
+            changes["job_delay_s"] = job_delay
+        self.config = attrs.evolve(config, **changes) if changes else config
+        self._host = host
+        self._port = port
+        self._tls = (tls_cert, tls_key)
+        self._log_level = log_level
+        self._verify = verify
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._url: str | None = None
+        self._admin: httpx.Client | None = None
+
+    @classmethod
+    def attach(
+        cls, url: str, *, api_key: str = "sandbox-key", verify: bool | str = True
+    ) -> Sandbox:
+        """A handle on a sandbox that is already running at ``url`` (no thread is started)."""
+        handle = cls(api_key=api_key, verify=verify)
+        handle._url = url.rstrip("/")
+        return handle
+
+    # ---- lifecycle ----------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        if self._url is None:
+            raise SandboxError("the sandbox is not running: use `with Sandbox() as sb:`")
+        return self._url
+
+    @property
+    def api_key(self) -> str:
+        """A FullStory API key this sandbox accepts (an admin one)."""
+        return self.config.client_key()
+
+    @property
+    def smartlook_key(self) -> str:
+        """A Smartlook project key this sandbox accepts."""
+        return self.config.client_smartlook_key()
+
+    def start(self, timeout: float = START_TIMEOUT_S) -> Sandbox:
+        if self._thread is not None:
+            return self
+        sock = _bind(self._host, self._port)
+        port = sock.getsockname()[1]
+        uv_config = _uvicorn_config(self.config, *self._tls, self._log_level)
+        server = uvicorn.Server(uv_config)
+        thread = threading.Thread(
+            target=server.run,
+            kwargs={"sockets": [sock]},
+            name=f"session-analytics-sandbox-{port}",
+            daemon=True,
+        )
+        thread.start()
+        if not _wait_started(server, thread, timeout):
+            server.should_exit = True
+            thread.join(STOP_TIMEOUT_S)
+            sock.close()
+            raise SandboxError(f"the sandbox did not start within {timeout:g} s")
+        self._server, self._thread, self._sock = server, thread, sock
+        scheme = "https" if self._tls[0] else "http"
+        self._url = _url(scheme, self._host, port)
+        return self
+
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        if self._admin is not None:
+            self._admin.close()
+            self._admin = None
+        if self._server is None or self._thread is None:
+            return
+        self._server.should_exit = True
+        self._thread.join(timeout)
+        self._sock.close()
+        self._server = self._thread = None
+        self._url = None
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = self._url or "not running"
+        return f"<Sandbox {where}>"
+
+    # ---- admin helpers ------------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        if self._admin is None:
+            self._admin = httpx.Client(base_url=self.url, timeout=30.0, verify=self._verify)
+        response = self._admin.request(method, path, **kwargs)
+        if response.status_code >= 400:
+            raise SandboxError(f"{method} {path} answered {response.status_code}: {response.text}")
+        return response.json()
+
+    def reset(self) -> None:
+        """Forget all users, events, jobs, keys and faults; restore the starting settings."""
+        self._call("POST", "/_sandbox/reset")
+
+    def set_faults(self, **faults: Any) -> dict[str, Any]:
+        """Replace the fault settings (see ``faults.py``); ``set_faults()`` clears them."""
+        result: dict[str, Any] = self._call("POST", "/_sandbox/faults", json=faults)
+        return result
+
+    def configure(self, **changes: Any) -> dict[str, Any]:
+        """Change settings such as ``job_delay_s`` until the next reset."""
+        result: dict[str, Any] = self._call("POST", "/_sandbox/config", json=changes)
+        return result
+
+    def events(
+        self, api: str | None = None, *, name: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Every event received, both APIs unless ``api`` is "fullstory" or "smartlook"."""
+        params = {k: v for k, v in {"api": api, "name": name, "limit": limit}.items() if v}
+        events: list[dict[str, Any]] = self._call("GET", "/_sandbox/events", params=params)[
+            "events"
+        ]
+        return events
+
+    def stats(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", "/_sandbox/stats")
+        return result
+
+    def requests(self) -> list[dict[str, Any]]:
+        """The last requests received (headers without credentials), oldest first."""
+        result: list[dict[str, Any]] = self._call("GET", "/_sandbox/requests")["requests"]
+        return result
+
+    def create_session(
+        self, *, uid: str | None = None, user_id: str | None = None, format: str = "numeric"
+    ) -> dict[str, Any]:
+        """Start a session for a user, as a browser recording would (``format``: numeric/uuid)."""
+        body = {"uid": uid, "user_id": user_id, "format": format}
+        result: dict[str, Any] = self._call(
+            "POST", "/_sandbox/sessions", json={k: v for k, v in body.items() if v}
+        )
+        return result
+
+
+def _wait_started(server: uvicorn.Server, thread: threading.Thread, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and thread.is_alive() and not server.started:
+        time.sleep(0.01)
+    return bool(server.started)
+
+
+def serve(
+    config: SandboxConfig,
+    *,
+    host: str,
+    port: int,
+    tls_cert: str | Path | None = None,
+    tls_key: str | Path | None = None,
+    log_level: str = "info",
+    announce: Any = print,
+    notes: Sequence[str] = (),
+) -> None:
+    """Serve in the foreground until interrupted; announce the URL once it is ready."""
+    sock = _bind(host, port)
+    bound_port = sock.getsockname()[1]
+    scheme = "https" if tls_cert else "http"
+    url = _url(scheme, host, bound_port)
+
+    class _Announcing(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started:
+                announce(f"session-analytics sandbox ready at {url}")
+                for note in notes:
+                    announce(f"  {note}")
+
+    server = _Announcing(_uvicorn_config(config, tls_cert, tls_key, log_level))
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()

@@ -1,0 +1,144 @@
+"""Request bodies are checked against the same OpenAPI documents the clients are generated from.
+
+A body that breaks its schema gets 400 ``invalid_argument`` with a message naming the field, such
+as ``requests[3].uid must be at most 256 characters``.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from collections.abc import Callable, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import fastjsonschema
+import yaml
+
+from .errors import ApiError, bad_request
+
+Validator = Callable[[Any], Any]
+
+_SOURCE_TREE_SPECS = Path(__file__).resolve().parents[3] / "openapi"
+
+
+def spec_text(api: str) -> str:
+    """The OpenAPI document of ``api`` ("fullstory" or "smartlook") as shipped with the package."""
+    packaged = resources.files(__package__).joinpath("openapi").joinpath(f"{api}.yaml")
+    if packaged.is_file():
+        return packaged.read_text(encoding="utf-8")
+    source = _SOURCE_TREE_SPECS / f"{api}.yaml"  # an editable install runs from the source tree
+    if source.is_file():
+        return source.read_text(encoding="utf-8")
+    raise FileNotFoundError(
+        f"the OpenAPI document {api}.yaml is missing from this installation of session-analytics"
+    )
+
+
+@functools.cache
+def spec(api: str) -> Mapping[str, Any]:
+    loaded: Mapping[str, Any] = yaml.safe_load(spec_text(api))
+    return loaded
+
+
+_compile_lock = threading.Lock()
+
+
+@functools.cache
+def _compiled(api: str, schema_name: str, items_as_objects: bool) -> Validator:
+    components = spec(api)["components"]
+    root: dict[str, Any] = {"$ref": f"#/components/schemas/{schema_name}", "components": components}
+    if items_as_objects:
+        # The envelope of a batch job: each item is checked on its own, so that one bad item
+        # fails alone instead of failing the whole job.
+        target = dict(components["schemas"][schema_name])
+        props = dict(target["properties"])
+        props["requests"] = {**props["requests"], "items": {"type": "object"}}
+        target["properties"] = props
+        root = {**target, "components": components}
+    with _compile_lock:
+        return fastjsonschema.compile(root, use_default=False)
+
+
+def validate(api: str, schema_name: str, body: Any, *, items_as_objects: bool = False) -> None:
+    """Check ``body`` against ``components/schemas/<schema_name>``.
+
+    Raises:
+        ApiError: 400 ``invalid_argument`` naming the first field that breaks the schema.
+    """
+    try:
+        _compiled(api, schema_name, items_as_objects)(body)
+    except fastjsonschema.JsonSchemaValueException as err:
+        raise bad_request(describe(err)) from None
+
+
+def problem(api: str, schema_name: str, body: Any) -> str | None:
+    """Like :func:`validate`, but returns the message instead of raising (None when valid)."""
+    try:
+        validate(api, schema_name, body)
+    except ApiError as err:
+        return err.message
+    return None
+
+
+def field_name(path: list[Any] | None) -> str:
+    out = ""
+    for part in (path or [])[1:]:  # the first element is fastjsonschema's "data"
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+_ARTICLES = {"object": "an object", "array": "an array", "integer": "an integer"}
+
+
+def describe(err: fastjsonschema.JsonSchemaValueException) -> str:
+    """A message for people: which field, and what is wrong with it."""
+    field = field_name(err.path)
+    where = field or "the request body"
+    rule = err.rule
+    definition = err.rule_definition
+    value = err.value
+    if rule == "required" and isinstance(value, Mapping):
+        missing = [name for name in definition if name not in value]
+        name = missing[0] if missing else definition[0]
+        return f"{field}.{name} is required" if field else f"{name} is required"
+    if rule == "type":
+        kinds = definition if isinstance(definition, list) else [definition]
+        wanted = " or ".join(_ARTICLES.get(k, f"a {k}") for k in kinds)
+        return f"{where} must be {wanted}"
+    if rule == "minLength":
+        if definition == 1:
+            return f"{where} must not be empty"
+        return f"{where} must be at least {definition} characters"
+    if rule == "maxLength":
+        return f"{where} must be at most {definition} characters"
+    if rule == "maxItems":
+        return f"{where} may hold at most {definition} items"
+    if rule == "maxProperties":
+        return f"{where} may hold at most {definition} properties"
+    if rule == "propertyNames" and isinstance(value, Mapping):
+        bad = next((n for n in value if not _name_ok(n, definition)), None)
+        return (
+            f"{where}.{bad}: a property name starts with a letter and holds only letters, "
+            f"digits and '_', at most {definition.get('maxLength', 512)} characters"
+        )
+    if rule == "enum":
+        return f"{where} must be one of {', '.join(map(str, definition))}"
+    if rule == "format" and definition == "date-time":
+        return f"{where} must be an ISO 8601 date-time such as 2024-02-01T12:30:00Z"
+    if rule == "minimum":
+        return f"{where} must be at least {definition}"
+    message = str(err.message)
+    return message.replace("data.", "", 1) if message.startswith("data.") else message
+
+
+def _name_ok(name: str, definition: Mapping[str, Any]) -> bool:
+    pattern = definition.get("pattern")
+    if pattern and not re.search(pattern, name):
+        return False
+    return len(name) <= int(definition.get("maxLength", len(name)))
