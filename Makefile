@@ -6,7 +6,8 @@ STAMP := $(VENV)/.installed
 SPECS := $(filter-out %.config.yaml,$(wildcard openapi/*.yaml))
 
 .DEFAULT_GOAL := help
-.PHONY: help setup regenerate check-generated validate-specs lint format typecheck test check clean
+.PHONY: help setup regenerate check-generated validate-specs lint format typecheck test check \
+	sandbox bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -43,6 +44,12 @@ test: $(STAMP)  ## run the whole test suite
 	$(BIN)/python -m pytest
 
 check: validate-specs check-generated lint typecheck test  ## everything CI runs
+
+sandbox: $(STAMP)  ## run the local emulator on http://127.0.0.1:8765 (ARGS="--api-key K ...")
+	$(BIN)/session-analytics sandbox $(ARGS)
+
+bench: $(STAMP)  ## run the benchmarks; numbers go to benchmarks/results/
+	$(BIN)/python benchmarks/sandbox_throughput.py
 
 clean:  ## remove the virtualenv and build leftovers
 	rm -rf $(VENV) build dist .mypy_cache .pytest_cache .ruff_cache

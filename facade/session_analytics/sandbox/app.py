@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .._version import __version__
-from . import idempotency
+from . import idempotency, spec
 from .config import KEY_LEVELS, SandboxConfig
 from .errors import ApiError, bad_request, server_error, too_many_requests, unauthorized
 from .faults import FaultInjector, parse_faults
@@ -157,6 +157,13 @@ class SandboxApp:
         try:
             body = await self._read_body(request) if endpoint.has_body else None
             api_key = self._authenticate(request, endpoint)
+            spec.check_parameters(
+                endpoint.api,
+                endpoint.method,
+                endpoint.path.replace("/v2beta/", "/v2/"),
+                request.query_params,
+                request.headers,
+            )
         except ApiError as err:
             return error_response(err)
         key = request.headers.get("idempotency-key") if endpoint.idempotent else None

@@ -61,6 +61,7 @@ class PropertyState:
     ) -> None:
         _deep_merge(self.values, new)
         for path, value in leaves:
+            self._forget_replaced(path)
             kind = declared.get(path) or props.infer_type(value)
             if kind is None:
                 continue
@@ -72,6 +73,15 @@ class PropertyState:
             self.types[path] = kind
         for path, kind in declared.items():
             self.types.setdefault(path, kind)
+
+    def _forget_replaced(self, path: str) -> None:
+        """A value replacing a nested object (or the other way round) drops the old paths."""
+        nested = path + "."
+        parts = path.split(".")
+        parents = {".".join(parts[:i]) for i in range(1, len(parts))}
+        for old in [p for p in self.types if p.startswith(nested) or p in parents]:
+            del self.types[old]
+            self.conflicts.pop(old, None)
 
     def schema(self) -> dict[str, Any]:
         return {"properties": dict(sorted(self.types.items()))}
@@ -197,14 +207,23 @@ class FullStoryState:
             return None
         return user
 
-    def upsert_user(self, body: Mapping[str, Any], *, where: str = "") -> User:
-        """POST /v2/users and each item of a users import job.
+    def _deleting_with_uid(self, uid: str) -> User | None:
+        """A user with this uid whose deletion is still running (deleting again is fine)."""
+        self.sweep_deleted()
+        for user in self.users.values():
+            if user.uid == uid and user.deleting_since is not None:
+                return user
+        return None
 
-        An item of an import job may name an existing user by FullStory ``id``.
+    def upsert_user(self, body: Mapping[str, Any], *, by_id: bool = False, where: str = "") -> User:
+        """POST /v2/users and (with ``by_id``) each item of a users import job.
+
+        Only an item of an import job may name an existing user by FullStory ``id``; the single
+        create does not know that field and ignores it, as the API ignores unknown fields.
         """
         found, declared = checked_properties(body, where)
         user: User | None = None
-        if body.get("id"):
+        if by_id and body.get("id"):
             user = self._live(str(body["id"]))
             if user.deleting_since is not None:
                 raise not_found()
@@ -284,9 +303,10 @@ class FullStoryState:
         if uid is not None:
             if not uid:
                 raise bad_request("uid is required", code="required_field")
-            user = self.user_by_uid(uid)
-            if user is None:
+            found = self.user_by_uid(uid) or self._deleting_with_uid(uid)
+            if found is None:
                 raise not_found()
+            user = found
         else:
             user = self._live(str(user_id))
         if user.deleting_since is None:
@@ -428,7 +448,7 @@ def _make_token(offset: int, query: str) -> str:
 def _read_token(token: str, query: str) -> int:
     try:
         offset, query_hash = json.loads(base64.urlsafe_b64decode(token.encode()))
-        if not isinstance(offset, int) or offset < 0:
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
             raise ValueError
     except (ValueError, TypeError, json.JSONDecodeError):
         raise bad_request("page_token is not a token this API gave out") from None

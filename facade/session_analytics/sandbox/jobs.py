@@ -110,7 +110,7 @@ class JobBoard:
         operations = sum(len(j.items) - j.processed for j in self._unfinished)
         if (
             in_progress >= config.max_jobs_in_progress
-            or operations + len(items) > config.max_operations_in_progress
+            or operations >= config.max_operations_in_progress
         ):
             raise too_many_requests(self._retry_after(now), JOB_LIMIT_MESSAGE)
         job = Job(
@@ -195,7 +195,7 @@ class JobBoard:
 
     def _import_user(self, item: Mapping[str, Any]) -> dict[str, Any]:
         spec.validate("fullstory", "BatchUserImportRequest", item)
-        user = self._fullstory.upsert_user(item)
+        user = self._fullstory.upsert_user(item, by_id=True)
         snapshot = user.to_api(include_schema=True)
         del snapshot["is_being_deleted"]
         return snapshot

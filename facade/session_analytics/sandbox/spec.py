@@ -7,6 +7,7 @@ as ``requests[3].uid must be at most 256 characters``.
 from __future__ import annotations
 
 import functools
+import json
 import re
 import threading
 from collections.abc import Callable, Mapping
@@ -46,9 +47,30 @@ def spec(api: str) -> Mapping[str, Any]:
 _compile_lock = threading.Lock()
 
 
+INT32_RANGE = {"minimum": -(2**31), "maximum": 2**31 - 1}
+
+
+def _with_int32_bounds(node: Any) -> Any:
+    """fastjsonschema ignores ``format: int32``; spell its range out as minimum/maximum."""
+    if isinstance(node, dict):
+        out = {k: _with_int32_bounds(v) for k, v in node.items()}
+        if out.get("type") == "integer" and out.get("format") == "int32":
+            out = {**INT32_RANGE, **out}
+        return out
+    if isinstance(node, list):
+        return [_with_int32_bounds(v) for v in node]
+    return node
+
+
+@functools.cache
+def _components(api: str) -> dict[str, Any]:
+    components: dict[str, Any] = _with_int32_bounds(spec(api)["components"])
+    return components
+
+
 @functools.cache
 def _compiled(api: str, schema_name: str, items_as_objects: bool) -> Validator:
-    components = spec(api)["components"]
+    components = _components(api)
     root: dict[str, Any] = {"$ref": f"#/components/schemas/{schema_name}", "components": components}
     if items_as_objects:
         # The envelope of a batch job: each item is checked on its own, so that one bad item
@@ -86,7 +108,8 @@ def problem(api: str, schema_name: str, body: Any) -> str | None:
 def field_name(path: list[Any] | None) -> str:
     out = ""
     for part in (path or [])[1:]:  # the first element is fastjsonschema's "data"
-        if isinstance(part, int):
+        # fastjsonschema gives array indexes as strings; property names never are all digits
+        if isinstance(part, int) or (isinstance(part, str) and part.isdigit()):
             out += f"[{part}]"
         else:
             out += f".{part}" if out else str(part)
@@ -133,6 +156,8 @@ def describe(err: fastjsonschema.JsonSchemaValueException) -> str:
         return f"{where} must be an ISO 8601 date-time such as 2024-02-01T12:30:00Z"
     if rule == "minimum":
         return f"{where} must be at least {definition}"
+    if rule == "maximum":
+        return f"{where} must be at most {definition}"
     message = str(err.message)
     return message.replace("data.", "", 1) if message.startswith("data.") else message
 
@@ -142,3 +167,57 @@ def _name_ok(name: str, definition: Mapping[str, Any]) -> bool:
     if pattern and not re.search(pattern, name):
         return False
     return len(name) <= int(definition.get("maxLength", len(name)))
+
+
+_TRUE, _FALSE = ("true", "1"), ("false", "0")
+
+
+@functools.cache
+def _parameters(api: str, method: str, path: str) -> tuple[tuple[str, str, bool, Any], ...]:
+    """(name, location, required, schema) of every query and header parameter of an operation."""
+    document = spec(api)
+    item = document["paths"][path]
+    declared = [*item.get("parameters", []), *item[method.lower()].get("parameters", [])]
+    found = []
+    for param in declared:
+        if "$ref" in param:
+            param = document["components"]["parameters"][param["$ref"].rsplit("/", 1)[1]]
+        if param["in"] in ("query", "header"):
+            found.append((param["name"], param["in"], bool(param.get("required")), param["schema"]))
+    return tuple(found)
+
+
+@functools.cache
+def _value_validator(schema_json: str) -> Validator:
+    with _compile_lock:
+        return fastjsonschema.compile(json.loads(schema_json))
+
+
+def check_parameters(
+    api: str, method: str, path: str, query: Mapping[str, str], headers: Mapping[str, str]
+) -> None:
+    """Query and header parameters against the operation's declared parameters.
+
+    Raises:
+        ApiError: 400 naming the parameter (``required_field`` when a required one is missing).
+    """
+    for name, location, required, schema in _parameters(api, method, path):
+        raw = (query if location == "query" else headers).get(name)
+        if raw is None:
+            if required:
+                raise bad_request(f"{name} is required", code="required_field")
+            continue
+        value: Any = raw
+        if schema.get("type") == "boolean":
+            if raw.lower() not in _TRUE + _FALSE:
+                raise bad_request(f"{name} must be true or false, not {raw!r}")
+            continue
+        if schema.get("type") == "integer":
+            try:
+                value = int(raw)
+            except ValueError:
+                raise bad_request(f"{name} must be an integer") from None
+        try:
+            _value_validator(json.dumps(schema, sort_keys=True))(value)
+        except fastjsonschema.JsonSchemaValueException as err:
+            raise bad_request(describe(err).replace("the request body", name, 1)) from None
