@@ -106,7 +106,7 @@ def _check_value(value: Any, where: str) -> None:
             kinds.add(_scalar_kind(item))
         if len(kinds) > 1:
             raise PropertyRuleError(where, "an array must hold values of one type")
-        size = len(json.dumps(list(value), ensure_ascii=False).encode("utf-8"))
+        size = len(json.dumps(list(value), ensure_ascii=False, separators=(",", ":")).encode())
         if size > MAX_PROPERTY_VALUE_BYTES:
             raise PropertyRuleError(where, f"the value is over {MAX_PROPERTY_VALUE_BYTES} bytes")
         return
@@ -142,12 +142,21 @@ def declared_types(schema: Any, field: str = "schema") -> dict[str, str]:
         return {}
     if not isinstance(schema, Mapping):
         raise PropertyRuleError(field, "must be an object")
-    types = schema.get("properties") or {}
+    types = schema.get("properties")
+    if types is None:
+        return {}
     if not isinstance(types, Mapping):
         raise PropertyRuleError(f"{field}.properties", "must be an object")
     out: dict[str, str] = {}
     for name, type_name in types.items():
-        if type_name not in TYPE_NAMES:
+        if not isinstance(name, str) or not all(
+            PROPERTY_NAME_RE.match(part) for part in name.split(".")
+        ):
+            raise PropertyRuleError(
+                f"{field}.properties.{name}",
+                "names a property that cannot exist: use the dotted property name",
+            )
+        if not isinstance(type_name, str) or type_name not in TYPE_NAMES:
             known = ", ".join(sorted(TYPE_NAMES))
             raise PropertyRuleError(
                 f"{field}.properties.{name}", f"unknown type {type_name!r}; use one of {known}"

@@ -33,6 +33,11 @@ CHECKS = [
     response_schema_conformance,
     negative_data_rejection,
 ]
+# A batch job checks each item on its own: an item that breaks its schema fails alone (listed on
+# /errors) instead of failing the whole request, so for the two batch creates an accepted request
+# with a bad item is the documented behaviour, not a missed rejection.
+PER_ITEM_VALIDATION = {"/v2/users/batch", "/v2/events/batch"}
+BATCH_CHECKS = [check for check in CHECKS if check is not negative_data_rejection]
 EXAMPLES_PER_OPERATION = 30
 
 fullstory = schemathesis.openapi.from_path(SPECS / "fullstory.yaml")
@@ -52,11 +57,15 @@ def server() -> Iterator[Sandbox]:
     suppress_health_check=list(HealthCheck),
 )
 def test_fullstory_answers_as_documented(case: schemathesis.Case, server: Sandbox) -> None:
-    case.call_and_validate(
-        base_url=server.url,
-        headers={"Authorization": f"Basic {server.api_key}"},
-        checks=CHECKS,
+    # Generated cases carry a random Authorization value; swap in a key the sandbox accepts,
+    # but leave it out when the case is about a missing one.
+    auth = (
+        {"Authorization": f"Basic {server.api_key}"}
+        if "Authorization" in (case.headers or {})
+        else {}
     )
+    checks = BATCH_CHECKS if case.operation.path in PER_ITEM_VALIDATION else CHECKS
+    case.call_and_validate(base_url=server.url, headers=auth, checks=checks)
 
 
 @smartlook.parametrize()

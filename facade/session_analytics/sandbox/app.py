@@ -12,16 +12,16 @@ import asyncio
 import hmac
 import json
 import logging
+import math
 import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
 
 from .._version import __version__
 from . import idempotency, spec
@@ -153,10 +153,11 @@ class SandboxApp:
         if decision.fate == "error":
             return error_response(server_error())
         if decision.fate == "rate_limit":
-            return error_response(too_many_requests(round(state.faults.faults.retry_after_s)))
+            wait = math.ceil(state.faults.faults.retry_after_s)
+            return error_response(too_many_requests(wait))
         try:
-            body = await self._read_body(request) if endpoint.has_body else None
             api_key = self._authenticate(request, endpoint)
+            body = await self._read_body(request) if endpoint.has_body else None
             spec.check_parameters(
                 endpoint.api,
                 endpoint.method,
@@ -245,7 +246,7 @@ class SandboxApp:
             return ""
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
         key = key.strip()
-        if scheme != "Basic" or not key:
+        if scheme.lower() != "basic" or not key:
             raise unauthorized()
         keys = self.state.config.api_keys
         if keys is None:
@@ -290,11 +291,19 @@ class SandboxApp:
         )
 
     async def _not_allowed(self, request: Request, exc: Exception) -> Response:
-        headers = exc.headers if isinstance(exc, HTTPException) else None
+        # Several routes share a path (one per method); name every method served there.
+        allowed = sorted(
+            {
+                method
+                for route in self.starlette.routes
+                if isinstance(route, Route) and route.matches(request.scope)[0] != Match.NONE
+                for method in route.methods or ()
+            }
+        )
         return JSONResponse(
             {"code": "method_not_allowed", "message": f"{request.method} is not allowed here"},
             405,
-            headers=headers,
+            headers={"Allow": ", ".join(allowed)},
         )
 
     # ---- admin routes ---------------------------------------------------------------------------
@@ -341,9 +350,11 @@ class SandboxApp:
             chosen = [e for e in chosen if e["name"] == name]
         try:
             offset = int(request.query_params.get("offset", 0))
-            limit = int(request.query_params.get("limit", 1_000_000))
+            limit = int(request.query_params.get("limit", len(chosen)))
+            if offset < 0 or limit < 0:
+                raise ValueError
         except ValueError:
-            return error_response(bad_request("offset and limit must be integers"))
+            return error_response(bad_request("offset and limit must be integers >= 0"))
         return JSONResponse({"total": len(chosen), "events": chosen[offset : offset + limit]})
 
     async def stats(self, request: Request) -> Response:
@@ -386,7 +397,7 @@ def _dropping(scope: Scope, send: Send) -> Send:
             return
         if message["type"] != "http.response.start":
             return
-        cycle = getattr(send, "__self__", None)
+        cycle = _server_cycle(send)
         transport = getattr(cycle, "transport", None)
         if transport is None:
             raise ConnectionResetError("sandbox fault: the connection was dropped")
@@ -397,6 +408,26 @@ def _dropping(scope: Scope, send: Send) -> Send:
             await asyncio.sleep(0)
 
     return guarded
+
+
+def _server_cycle(send: Any, depth: int = 3) -> Any:
+    """uvicorn's request/response cycle behind ``send``: its bound method, or one that a
+    wrapper (uvicorn's trace-level message logger) closes over."""
+    owner = getattr(send, "__self__", None)
+    if owner is not None and hasattr(owner, "transport"):
+        return owner
+    if depth == 0:
+        return None
+    for cell in getattr(send, "__closure__", None) or ():
+        try:
+            inner = cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+        if callable(inner):
+            found = _server_cycle(inner, depth - 1)
+            if found is not None:
+                return found
+    return None
 
 
 def build_app(config: SandboxConfig | None = None) -> SandboxApp:

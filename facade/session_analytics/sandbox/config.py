@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,12 +16,12 @@ DEFAULT_SMARTLOOK_KEY = "sandbox-project-key"
 
 
 def _non_negative(_: Any, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value < 0:
+    if not math.isfinite(value) or value < 0:
         raise ValueError(f"{attribute.name} must be >= 0, got {value}")
 
 
 def _positive(_: Any, attribute: attrs.Attribute[Any], value: float) -> None:
-    if value <= 0:
+    if not math.isfinite(value) or value <= 0:
         raise ValueError(f"{attribute.name} must be > 0, got {value}")
 
 
@@ -97,8 +98,12 @@ class SandboxConfig:
             if isinstance(default, bool):
                 if not isinstance(value, bool):
                     raise bad_request(f"{name} must be true or false")
-            elif isinstance(value, bool) or not isinstance(value, int | float):
-                raise bad_request(f"{name} must be a number")
+            elif (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+            ):
+                raise bad_request(f"{name} must be a finite number")
             elif isinstance(default, int):
                 if not float(value).is_integer():
                     raise bad_request(f"{name} must be a whole number")

@@ -17,6 +17,7 @@ requests meets the same faults.
 
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter, deque
 from collections.abc import Mapping
@@ -64,8 +65,13 @@ def parse_faults(data: Any) -> Faults:
     for name in (*RATES, "retry_after_s", "latency_ms"):
         if name in data:
             value = data[name]
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise bad_request(f"{name} must be a number >= 0")
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or value < 0
+            ):
+                raise bad_request(f"{name} must be a finite number >= 0")
             if name in RATES and value > 1:
                 raise bad_request(f"{name} must be between 0 and 1")
             values[name] = float(value)

@@ -8,6 +8,7 @@ HTTP, so they work the same against a sandbox started elsewhere (``Sandbox.attac
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -86,8 +87,10 @@ class Sandbox:
         tls_cert: str | Path | None = None,
         tls_key: str | Path | None = None,
         log_level: str = "warning",
-        verify: bool | str = True,
+        verify: bool | str | ssl.SSLContext = True,
     ) -> None:
+        if (tls_cert is None) != (tls_key is None):
+            raise SandboxError("TLS needs both a certificate and a key file")
         config = config or SandboxConfig()
         changes: dict[str, Any] = {}
         if api_key is not None:
@@ -99,7 +102,11 @@ class Sandbox:
         self._port = port
         self._tls = (tls_cert, tls_key)
         self._log_level = log_level
-        self._verify = verify
+        # A CA file path becomes an SSL context: httpx deprecates paths for `verify`.
+        self._verify = (
+            ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
+        )
+        self._attached = False
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._url: str | None = None
@@ -107,11 +114,13 @@ class Sandbox:
 
     @classmethod
     def attach(
-        cls, url: str, *, api_key: str = "sandbox-key", verify: bool | str = True
+        cls, url: str, *, api_key: str = "sandbox-key", verify: bool | str | ssl.SSLContext = True
     ) -> Sandbox:
-        """A handle on a sandbox that is already running at ``url`` (no thread is started)."""
+        """A handle on a sandbox that is already running at ``url`` (``start`` and ``stop``
+        leave that server alone)."""
         handle = cls(api_key=api_key, verify=verify)
         handle._url = url.rstrip("/")
+        handle._attached = True
         return handle
 
     # ---- lifecycle ----------------------------------------------------------------------------
@@ -133,7 +142,7 @@ class Sandbox:
         return self.config.client_smartlook_key()
 
     def start(self, timeout: float = START_TIMEOUT_S) -> Sandbox:
-        if self._thread is not None:
+        if self._thread is not None or self._attached:
             return self
         sock = _bind(self._host, self._port)
         port = sock.getsockname()[1]
@@ -160,7 +169,7 @@ class Sandbox:
         if self._admin is not None:
             self._admin.close()
             self._admin = None
-        if self._server is None or self._thread is None:
+        if self._server is None or self._thread is None or self._attached:
             return
         self._server.should_exit = True
         self._thread.join(timeout)
@@ -211,7 +220,8 @@ class Sandbox:
         self, api: str | None = None, *, name: str | None = None, limit: int | None = None
     ) -> list[dict[str, Any]]:
         """Every event received, both APIs unless ``api`` is "fullstory" or "smartlook"."""
-        params = {k: v for k, v in {"api": api, "name": name, "limit": limit}.items() if v}
+        given = {"api": api, "name": name, "limit": limit}
+        params = {k: v for k, v in given.items() if v is not None}
         events: list[dict[str, Any]] = self._call("GET", "/_sandbox/events", params=params)[
             "events"
         ]

@@ -201,7 +201,13 @@ def check_parameters(
     Raises:
         ApiError: 400 naming the parameter (``required_field`` when a required one is missing).
     """
-    for name, location, required, schema in _parameters(api, method, path):
+    declared = _parameters(api, method, path)
+    if api == "fullstory":
+        known = {name for name, location, _, _ in declared if location == "query"}
+        unknown = sorted(set(query) - known)
+        if unknown:
+            raise bad_request(f"unknown query parameter {unknown[0]!r}")
+    for name, location, required, schema in declared:
         raw = (query if location == "query" else headers).get(name)
         if raw is None:
             if required:
