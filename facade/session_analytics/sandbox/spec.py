@@ -7,7 +7,6 @@ as ``requests[3].uid must be at most 256 characters``.
 from __future__ import annotations
 
 import functools
-import json
 import re
 import threading
 from collections.abc import Callable, Mapping
@@ -15,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import attrs
 import fastjsonschema
 import yaml
 
@@ -172,9 +172,18 @@ def _name_ok(name: str, definition: Mapping[str, Any]) -> bool:
 _TRUE, _FALSE = ("true", "1"), ("false", "0")
 
 
+@attrs.frozen
+class _Parameter:
+    name: str
+    location: str
+    required: bool
+    kind: str | None
+    check: Validator
+
+
 @functools.cache
-def _parameters(api: str, method: str, path: str) -> tuple[tuple[str, str, bool, Any], ...]:
-    """(name, location, required, schema) of every query and header parameter of an operation."""
+def _parameters(api: str, method: str, path: str) -> tuple[_Parameter, ...]:
+    """The query and header parameters of an operation, each with its compiled validator."""
     document = spec(api)
     item = document["paths"][path]
     declared = [*item.get("parameters", []), *item[method.lower()].get("parameters", [])]
@@ -183,14 +192,19 @@ def _parameters(api: str, method: str, path: str) -> tuple[tuple[str, str, bool,
         if "$ref" in param:
             param = document["components"]["parameters"][param["$ref"].rsplit("/", 1)[1]]
         if param["in"] in ("query", "header"):
-            found.append((param["name"], param["in"], bool(param.get("required")), param["schema"]))
+            schema = param["schema"]
+            with _compile_lock:
+                check = fastjsonschema.compile(schema)
+            found.append(
+                _Parameter(
+                    param["name"],
+                    param["in"],
+                    bool(param.get("required")),
+                    schema.get("type"),
+                    check,
+                )
+            )
     return tuple(found)
-
-
-@functools.cache
-def _value_validator(schema_json: str) -> Validator:
-    with _compile_lock:
-        return fastjsonschema.compile(json.loads(schema_json))
 
 
 def check_parameters(
@@ -203,27 +217,27 @@ def check_parameters(
     """
     declared = _parameters(api, method, path)
     if api == "fullstory":
-        known = {name for name, location, _, _ in declared if location == "query"}
+        known = {p.name for p in declared if p.location == "query"}
         unknown = sorted(set(query) - known)
         if unknown:
             raise bad_request(f"unknown query parameter {unknown[0]!r}")
-    for name, location, required, schema in declared:
-        raw = (query if location == "query" else headers).get(name)
+    for param in declared:
+        raw = (query if param.location == "query" else headers).get(param.name)
         if raw is None:
-            if required:
-                raise bad_request(f"{name} is required", code="required_field")
+            if param.required:
+                raise bad_request(f"{param.name} is required", code="required_field")
             continue
         value: Any = raw
-        if schema.get("type") == "boolean":
+        if param.kind == "boolean":
             if raw.lower() not in _TRUE + _FALSE:
-                raise bad_request(f"{name} must be true or false, not {raw!r}")
+                raise bad_request(f"{param.name} must be true or false, not {raw!r}")
             continue
-        if schema.get("type") == "integer":
+        if param.kind == "integer":
             try:
                 value = int(raw)
             except ValueError:
-                raise bad_request(f"{name} must be an integer") from None
+                raise bad_request(f"{param.name} must be an integer") from None
         try:
-            _value_validator(json.dumps(schema, sort_keys=True))(value)
+            param.check(value)
         except fastjsonschema.JsonSchemaValueException as err:
-            raise bad_request(describe(err).replace("the request body", name, 1)) from None
+            raise bad_request(describe(err).replace("the request body", param.name, 1)) from None
