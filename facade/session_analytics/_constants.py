@@ -1,0 +1,30 @@
+"""Every default of the SDK, in one place, with its unit in its name."""
+
+from __future__ import annotations
+
+FULLSTORY_BASE_URL = "https://api.fullstory.com"
+FULLSTORY_API_KEY_ENV = "FULLSTORY_API_KEY"
+FULLSTORY_BASE_URL_ENV = "FULLSTORY_BASE_URL"
+
+DEFAULT_TIMEOUT_S = 30.0
+DEFAULT_CONNECT_TIMEOUT_S = 10.0
+DEFAULT_MAX_RETRIES = 3
+INITIAL_RETRY_DELAY_S = 0.5
+MAX_RETRY_DELAY_S = 8.0
+# A server that asks us to wait longer than this is not retried: the caller gets the error with
+# its retry_after and decides.
+MAX_RETRY_AFTER_S = 60.0
+
+MAX_CONNECTIONS = 20
+MAX_KEEPALIVE_CONNECTIONS = 10
+
+# The API takes at most this many items in one batch import job.
+MAX_BATCH_ITEMS = 50_000
+DEFAULT_POLL_INTERVAL_S = 2.0
+DEFAULT_JOB_MAX_RETRY = 3
+MAX_POLL_DELAY_S = 60.0
+DEFAULT_IMPORT_JOBS_IN_FLIGHT = 4
+
+RETRY_COUNT_HEADER = "Session-Analytics-Retry-Count"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+INTEGRATION_SOURCE_HEADER = "Integration-Source"

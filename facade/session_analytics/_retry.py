@@ -1,0 +1,104 @@
+"""The one retry policy: what is retried, and how long to wait. Pure, no I/O, no sleeping.
+
+Retried: 429, 5xx (except 501 and 505, which no retry can fix), connection errors and timeouts.
+Never another 4xx. The wait grows exponentially from ``initial_delay_s`` up to ``max_delay_s``,
+with jitter; a ``Retry-After`` from the server is a floor under it (the server knows best when it
+will have room), and one longer than ``max_retry_after_s`` is not waited for: the caller gets the
+error with its ``retry_after`` instead of a stalled thread.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import random
+import time
+from collections.abc import Callable, Mapping
+
+import attrs
+import httpx
+
+from . import _constants as C
+
+NEVER_RETRIED_5XX = frozenset({501, 505})
+
+
+def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -> float | None:
+    """Seconds to wait from a Retry-After value: seconds (fractions allowed) or an HTTP date.
+
+    Negative or past values mean 0; anything unreadable gives None.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(text) if text else None
+        if parsed is None:
+            return None
+        seconds = parsed.timestamp() - now()
+    if not math.isfinite(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+def _parse_retry_after_safely(value: str | None) -> float | None:
+    try:
+        return parse_retry_after(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def is_retryable_status(status: int) -> bool:
+    return status == 429 or (status >= 500 and status not in NEVER_RETRIED_5XX)
+
+
+def is_retryable_exception(error: BaseException) -> bool:
+    """Connection failures and timeouts; not protocol misuse or bad URLs."""
+    return isinstance(
+        error,
+        httpx.TimeoutException | httpx.NetworkError | httpx.RemoteProtocolError | httpx.ProxyError,
+    )
+
+
+def full_jitter() -> float:
+    """A factor in [0.75, 1.0): spreads retries of many clients apart."""
+    return 1.0 - 0.25 * random.random()  # noqa: S311 - not for security
+
+
+@attrs.frozen
+class Decision:
+    retry: bool
+    delay_s: float = 0.0
+    retry_after_s: float | None = None
+
+
+@attrs.frozen(kw_only=True)
+class RetryPolicy:
+    max_retries: int = C.DEFAULT_MAX_RETRIES
+    initial_delay_s: float = C.INITIAL_RETRY_DELAY_S
+    max_delay_s: float = C.MAX_RETRY_DELAY_S
+    max_retry_after_s: float = C.MAX_RETRY_AFTER_S
+    jitter: Callable[[], float] = full_jitter
+
+    def backoff(self, retries_taken: int) -> float:
+        """The wait before retry number ``retries_taken + 1`` (without any Retry-After)."""
+        exponent = min(retries_taken, 32)  # 2**32 * anything is past any cap already
+        return min(self.max_delay_s, self.initial_delay_s * 2.0**exponent) * self.jitter()
+
+    def after_status(self, status: int, headers: Mapping[str, str], retries_taken: int) -> Decision:
+        retry_after = _parse_retry_after_safely(headers.get("retry-after"))
+        if not is_retryable_status(status) or retries_taken >= self.max_retries:
+            return Decision(False, retry_after_s=retry_after)
+        if retry_after is not None and retry_after > self.max_retry_after_s:
+            return Decision(False, retry_after_s=retry_after)
+        delay = self.backoff(retries_taken)
+        if retry_after is not None:
+            delay = max(delay, retry_after)
+        return Decision(True, delay, retry_after)
+
+    def after_exception(self, error: BaseException, retries_taken: int) -> Decision:
+        if not is_retryable_exception(error) or retries_taken >= self.max_retries:
+            return Decision(False)
+        return Decision(True, self.backoff(retries_taken))

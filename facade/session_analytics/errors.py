@@ -1,0 +1,230 @@
+"""Every error the SDK raises, one hierarchy, with the names of the FullStory Node SDK.
+
+    FSError                          .name is an FSErrorName; never holds an API key
+    ├── FSApiError                   FS_FULLSTORY_API: the API answered with an error status
+    │   ├── FSBadRequestError        400
+    │   │   └── FSIdempotencyKeyReusedError   the key was used before with another body
+    │   ├── FSUnauthorizedError      401
+    │   ├── FSForbiddenError         403
+    │   ├── FSNotFoundError          404
+    │   ├── FSRateLimitedError       FS_RATE_LIMITED: 429, with .retry_after (seconds)
+    │   └── FSServerError            5xx
+    ├── FSTimeoutError               FS_TIMEOUT: no answer within the timeout
+    ├── FSMaxRetryError              FS_MAX_RETRY: still failing after every retry; .last_error
+    ├── FSParseError                 FS_ERROR_PARSE_RESPONSE: a 2xx answer we could not read
+    ├── FSInvalidArgumentError       FS_ERROR_INVALID_ARGUMENT: bad input, found before any I/O
+    └── FSUnknownError               FS_UNKNOWN
+        └── FSConnectionError        the connection failed or dropped without an answer
+
+API errors carry ``http_status_code``, ``headers`` and the payload's ``code`` and ``message``;
+the error that caused another is chained (``__cause__``). ``retries_taken`` says how many times
+the request was retried before the error was raised.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import Any, TypeGuard
+
+
+class FSErrorName(str, enum.Enum):
+    """The error names of the FullStory Node SDK; each value is the Node SDK's string."""
+
+    FS_UNKNOWN = "FS_UNKNOWN"
+    FS_TIMEOUT = "FS_TIMEOUT"
+    FS_MAX_RETRY = "FS_MAX_RETRY"
+    FS_RATE_LIMITED = "FS_RATE_LIMITED"
+    FS_FULLSTORY_API = "FS_FULLSTORY_API"
+    FS_ERROR_PARSE_RESPONSE = "FS_ERROR_PARSE_RESPONSE"
+    FS_ERROR_INVALID_ARGUMENT = "FS_ERROR_INVALID_ARGUMENT"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def _rebuild(cls: type[FSError], args: tuple[Any, ...], state: dict[str, Any]) -> FSError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
+
+class FSError(Exception):
+    """Base of every session-analytics error."""
+
+    name: FSErrorName = FSErrorName.FS_UNKNOWN
+
+    def __init__(self, message: str, *, retries_taken: int = 0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retries_taken = retries_taken
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+
+class FSApiError(FSError):
+    """The API answered with an error status."""
+
+    name = FSErrorName.FS_FULLSTORY_API
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        http_status_code: int,
+        headers: Mapping[str, str] | None = None,
+        code: str | None = None,
+        api_message: str | None = None,
+        body: Any = None,
+        retries_taken: int = 0,
+    ) -> None:
+        super().__init__(message, retries_taken=retries_taken)
+        self.http_status_code = http_status_code
+        self.headers = dict(headers or {})
+        self.code = code
+        self.api_message = api_message
+        self.body = body
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(http_status_code={self.http_status_code}, "
+            f"code={self.code!r}, message={self.api_message!r})"
+        )
+
+
+class FSBadRequestError(FSApiError):
+    """400: the API refused the request as it is; retrying it unchanged will not help."""
+
+
+class FSIdempotencyKeyReusedError(FSBadRequestError):
+    """The Idempotency-Key was already used with a different request body."""
+
+
+class FSUnauthorizedError(FSApiError):
+    """401: the API key is missing, malformed or unknown."""
+
+
+class FSForbiddenError(FSApiError):
+    """403: the API key's level is too low (reads and deletes need Architect or Admin)."""
+
+
+class FSNotFoundError(FSApiError):
+    """404: no such user, job or route."""
+
+
+class FSRateLimitedError(FSApiError):
+    """429: too many requests, or too many import jobs in progress."""
+
+    name = FSErrorName.FS_RATE_LIMITED
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class FSServerError(FSApiError):
+    """5xx: the API failed on its side."""
+
+
+class FSTimeoutError(FSError):
+    """No answer within the timeout."""
+
+    name = FSErrorName.FS_TIMEOUT
+
+
+class FSMaxRetryError(FSError):
+    """The request (or job poll) kept failing after every retry; ``last_error`` is the last."""
+
+    name = FSErrorName.FS_MAX_RETRY
+
+    def __init__(self, message: str, *, last_error: FSError, retries_taken: int) -> None:
+        super().__init__(message, retries_taken=retries_taken)
+        self.last_error = last_error
+
+    @property
+    def http_status_code(self) -> int | None:
+        return getattr(self.last_error, "http_status_code", None)
+
+    @property
+    def retry_after(self) -> float | None:
+        return getattr(self.last_error, "retry_after", None)
+
+
+class FSParseError(FSError):
+    """A successful answer whose body could not be read."""
+
+    name = FSErrorName.FS_ERROR_PARSE_RESPONSE
+
+    def __init__(
+        self, message: str, *, http_status_code: int | None = None, body: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.http_status_code = http_status_code
+        self.body = body
+
+
+class FSInvalidArgumentError(FSError, ValueError):
+    """Bad input, found before anything was sent; ``field`` names it when there is one."""
+
+    name = FSErrorName.FS_ERROR_INVALID_ARGUMENT
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class FSUnknownError(FSError):
+    """A failure that fits no other class."""
+
+    name = FSErrorName.FS_UNKNOWN
+
+
+class FSConnectionError(FSUnknownError):
+    """The connection could not be made, or dropped before an answer came."""
+
+
+def is_fs_error(value: object) -> TypeGuard[FSError]:
+    """True for any error raised by session-analytics."""
+    return isinstance(value, FSError)
+
+
+_BY_STATUS: dict[int, type[FSApiError]] = {
+    400: FSBadRequestError,
+    401: FSUnauthorizedError,
+    403: FSForbiddenError,
+    404: FSNotFoundError,
+    429: FSRateLimitedError,
+}
+
+
+def api_error_class(status: int) -> type[FSApiError]:
+    """The error class for an error status: one table for sync and async alike."""
+    if status >= 500:
+        return FSServerError
+    return _BY_STATUS.get(status, FSApiError)
+
+
+__all__ = [
+    "FSApiError",
+    "FSBadRequestError",
+    "FSConnectionError",
+    "FSError",
+    "FSErrorName",
+    "FSForbiddenError",
+    "FSIdempotencyKeyReusedError",
+    "FSInvalidArgumentError",
+    "FSMaxRetryError",
+    "FSNotFoundError",
+    "FSParseError",
+    "FSRateLimitedError",
+    "FSServerError",
+    "FSTimeoutError",
+    "FSUnauthorizedError",
+    "FSUnknownError",
+    "is_fs_error",
+]

@@ -1,0 +1,157 @@
+"""``fs.events``: create, batch_create, import_."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from fullstory_api.models import (
+    BatchCreateEventsResponse,
+    Context,
+    CreateEventRequest,
+    CreateEventResponse,
+    FailedEventsImport,
+)
+
+from .. import _constants as C
+from .. import _inputs
+from .._calls import ApiResponse, run_async, run_sync
+from .._flow import drive_async, drive_sync
+from . import _requests as R
+from ._import import ImportResult, _Importer
+from ._jobs import AsyncBatchJob, BatchJob, BatchJobOptions
+
+if TYPE_CHECKING:
+    from ._client import AsyncFullStory, FullStory
+
+EventIn = CreateEventRequest | dict[str, Any]
+EventJob = BatchJob[BatchCreateEventsResponse, FailedEventsImport]
+AsyncEventJob = AsyncBatchJob[BatchCreateEventsResponse, FailedEventsImport]
+Listener = Callable[..., Any]
+
+
+def _shared(shared_context: Context | dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if shared_context is None else _inputs.context(shared_context, "shared_context")
+
+
+class Events:
+    """The FullStory events API (sync)."""
+
+    def __init__(self, client: FullStory) -> None:
+        self._client = client
+
+    def create(self, event: EventIn, *, idempotency_key: str | None = None) -> CreateEventResponse:
+        """Record one event now, with an Idempotency-Key so a retry never records it twice."""
+        return self.create_detailed(event, idempotency_key=idempotency_key).body
+
+    def create_detailed(
+        self, event: EventIn, *, idempotency_key: str | None = None
+    ) -> ApiResponse[CreateEventResponse]:
+        return run_sync(self._client.raw, R.create_event_call(event, idempotency_key))
+
+    def batch_create(
+        self,
+        requests: Iterable[EventIn] = (),
+        *,
+        shared_context: Context | dict[str, Any] | None = None,
+        include_schema: bool = False,
+        options: BatchJobOptions | None = None,
+    ) -> EventJob:
+        """An events import job of up to 50,000 items; ``shared_context`` applies to each."""
+        return BatchJob(
+            self._client,
+            "events",
+            requests,
+            shared_context=_shared(shared_context),
+            include_schema=include_schema,
+            options=options,
+        )
+
+    def import_(
+        self,
+        items: Iterable[EventIn],
+        *,
+        shared_context: Context | dict[str, Any] | None = None,
+        options: BatchJobOptions | None = None,
+        jobs_in_flight: int = C.DEFAULT_IMPORT_JOBS_IN_FLIGHT,
+        chunk_size: int = C.MAX_BATCH_ITEMS,
+        on_progress: Listener | None = None,
+        on_failed: Listener | None = None,
+        on_imported: Listener | None = None,
+        include_schema: bool = False,
+    ) -> ImportResult:
+        """Import any number of events through as many jobs as it takes; blocks until done."""
+        importer = _Importer(
+            "events",
+            items,
+            shared_context=_shared(shared_context),
+            options=options or BatchJobOptions(),
+            jobs_in_flight=jobs_in_flight,
+            chunk_size=chunk_size,
+            on_progress=on_progress,
+            on_failed=on_failed,
+            on_imported=on_imported,
+            include_schema=include_schema,
+        )
+        return drive_sync(importer.flow(), self._client.raw, self._client._sleep)
+
+
+class AsyncEvents:
+    """The FullStory events API (asyncio)."""
+
+    def __init__(self, client: AsyncFullStory) -> None:
+        self._client = client
+
+    async def create(
+        self, event: EventIn, *, idempotency_key: str | None = None
+    ) -> CreateEventResponse:
+        return (await self.create_detailed(event, idempotency_key=idempotency_key)).body
+
+    async def create_detailed(
+        self, event: EventIn, *, idempotency_key: str | None = None
+    ) -> ApiResponse[CreateEventResponse]:
+        return await run_async(self._client.raw, R.create_event_call(event, idempotency_key))
+
+    def batch_create(
+        self,
+        requests: Iterable[EventIn] = (),
+        *,
+        shared_context: Context | dict[str, Any] | None = None,
+        include_schema: bool = False,
+        options: BatchJobOptions | None = None,
+    ) -> AsyncEventJob:
+        return AsyncBatchJob(
+            self._client,
+            "events",
+            requests,
+            shared_context=_shared(shared_context),
+            include_schema=include_schema,
+            options=options,
+        )
+
+    async def import_(
+        self,
+        items: Iterable[EventIn],
+        *,
+        shared_context: Context | dict[str, Any] | None = None,
+        options: BatchJobOptions | None = None,
+        jobs_in_flight: int = C.DEFAULT_IMPORT_JOBS_IN_FLIGHT,
+        chunk_size: int = C.MAX_BATCH_ITEMS,
+        on_progress: Listener | None = None,
+        on_failed: Listener | None = None,
+        on_imported: Listener | None = None,
+        include_schema: bool = False,
+    ) -> ImportResult:
+        importer = _Importer(
+            "events",
+            items,
+            shared_context=_shared(shared_context),
+            options=options or BatchJobOptions(),
+            jobs_in_flight=jobs_in_flight,
+            chunk_size=chunk_size,
+            on_progress=on_progress,
+            on_failed=on_failed,
+            on_imported=on_imported,
+            include_schema=include_schema,
+        )
+        return await drive_async(importer.flow(), self._client.raw, self._client._sleep)

@@ -1,0 +1,331 @@
+"""``fs.users``: create, get, list, iter, update, delete, batch_create, import_."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from fullstory_api.models import (
+    BatchUserImportRequest,
+    BatchUserImportResponse,
+    CreateUserRequest,
+    CreateUserResponse,
+    DeleteUserResponse,
+    FailedUserImport,
+    GetUserResponse,
+    ListUsersResponse,
+    UpdateUserRequest,
+    UpdateUserResponse,
+)
+
+from .. import _constants as C
+from .._calls import ApiResponse, run_async, run_sync
+from .._flow import drive_async, drive_sync
+from . import _requests as R
+from ._import import ImportResult, _Importer
+from ._jobs import AsyncBatchJob, BatchJob, BatchJobOptions
+
+if TYPE_CHECKING:
+    from ._client import AsyncFullStory, FullStory
+
+UserIn = CreateUserRequest | UpdateUserRequest | dict[str, Any]
+UserJob = BatchJob[BatchUserImportResponse, FailedUserImport]
+AsyncUserJob = AsyncBatchJob[BatchUserImportResponse, FailedUserImport]
+Listener = Callable[..., Any]
+
+
+class Users:
+    """The FullStory users API (sync). Inputs are dicts or generated models."""
+
+    def __init__(self, client: FullStory) -> None:
+        self._client = client
+
+    def create(self, user: UserIn, *, idempotency_key: str | None = None) -> CreateUserResponse:
+        """Create a user, or update the identified user that already has this uid."""
+        return self.create_detailed(user, idempotency_key=idempotency_key).body
+
+    def create_detailed(
+        self, user: UserIn, *, idempotency_key: str | None = None
+    ) -> ApiResponse[CreateUserResponse]:
+        return run_sync(self._client.raw, R.create_user_call(user, idempotency_key))
+
+    def get(self, id: str, *, include_schema: bool = False) -> GetUserResponse:
+        """Read one user by FullStory id; ``include_schema`` adds property types."""
+        return self.get_detailed(id, include_schema=include_schema).body
+
+    def get_detailed(
+        self, id: str, *, include_schema: bool = False
+    ) -> ApiResponse[GetUserResponse]:
+        return run_sync(self._client.raw, R.get_user_call(id, include_schema))
+
+    def list(
+        self,
+        *,
+        uid: str | None = None,
+        email: str | None = None,
+        display_name: str | None = None,
+        is_identified: bool | None = None,
+        page_token: str | None = None,
+        include_schema: bool = False,
+    ) -> ListUsersResponse:
+        """One page of users matching every filter given; see ``iter`` for all pages."""
+        return self.list_detailed(
+            uid=uid,
+            email=email,
+            display_name=display_name,
+            is_identified=is_identified,
+            page_token=page_token,
+            include_schema=include_schema,
+        ).body
+
+    def list_detailed(
+        self,
+        *,
+        uid: str | None = None,
+        email: str | None = None,
+        display_name: str | None = None,
+        is_identified: bool | None = None,
+        page_token: str | None = None,
+        include_schema: bool = False,
+    ) -> ApiResponse[ListUsersResponse]:
+        call = R.list_users_call(
+            uid=uid,
+            email=email,
+            display_name=display_name,
+            is_identified=is_identified,
+            page_token=page_token,
+            include_schema=include_schema,
+        )
+        return run_sync(self._client.raw, call)
+
+    def iter(
+        self,
+        *,
+        uid: str | None = None,
+        email: str | None = None,
+        display_name: str | None = None,
+        is_identified: bool | None = None,
+        include_schema: bool = False,
+    ) -> Iterator[GetUserResponse]:
+        """Every matching user, fetching the pages as they are needed."""
+        token: str | None = None
+        while True:
+            page = self.list(
+                uid=uid,
+                email=email,
+                display_name=display_name,
+                is_identified=is_identified,
+                include_schema=include_schema,
+                page_token=token,
+            )
+            yield from R.page_results(page)
+            token = R.next_page_token(page, token)
+            if token is None:
+                return
+
+    def update(self, id: str, changes: UserIn) -> UpdateUserResponse:
+        """Change fields of a user; properties are merged into the stored ones."""
+        return self.update_detailed(id, changes).body
+
+    def update_detailed(self, id: str, changes: UserIn) -> ApiResponse[UpdateUserResponse]:
+        return run_sync(self._client.raw, R.update_user_call(id, changes))
+
+    def delete(self, id: str | None = None, *, uid: str | None = None) -> DeleteUserResponse:
+        """Delete a user by FullStory ``id`` or by ``uid`` (exactly one of them)."""
+        return self.delete_detailed(id, uid=uid).body
+
+    def delete_detailed(
+        self, id: str | None = None, *, uid: str | None = None
+    ) -> ApiResponse[DeleteUserResponse]:
+        return run_sync(self._client.raw, R.delete_user_call(id, uid))
+
+    def batch_create(
+        self,
+        requests: Iterable[BatchUserImportRequest | dict[str, Any]] = (),
+        *,
+        include_schema: bool = False,
+        options: BatchJobOptions | None = None,
+    ) -> UserJob:
+        """A users import job of up to 50,000 items: ``add()``, ``on()``, then ``execute()``."""
+        return BatchJob(
+            self._client,
+            "users",
+            requests,
+            shared_context=None,
+            include_schema=include_schema,
+            options=options,
+        )
+
+    def import_(
+        self,
+        items: Iterable[BatchUserImportRequest | dict[str, Any]],
+        *,
+        options: BatchJobOptions | None = None,
+        jobs_in_flight: int = C.DEFAULT_IMPORT_JOBS_IN_FLIGHT,
+        chunk_size: int = C.MAX_BATCH_ITEMS,
+        on_progress: Listener | None = None,
+        on_failed: Listener | None = None,
+        on_imported: Listener | None = None,
+        include_schema: bool = False,
+    ) -> ImportResult:
+        """Import any number of users through as many jobs as it takes; blocks until done."""
+        importer = _Importer(
+            "users",
+            items,
+            shared_context=None,
+            options=options or BatchJobOptions(),
+            jobs_in_flight=jobs_in_flight,
+            chunk_size=chunk_size,
+            on_progress=on_progress,
+            on_failed=on_failed,
+            on_imported=on_imported,
+            include_schema=include_schema,
+        )
+        return drive_sync(importer.flow(), self._client.raw, self._client._sleep)
+
+
+class AsyncUsers:
+    """The FullStory users API (asyncio): the same calls as :class:`Users`, awaited."""
+
+    def __init__(self, client: AsyncFullStory) -> None:
+        self._client = client
+
+    async def create(
+        self, user: UserIn, *, idempotency_key: str | None = None
+    ) -> CreateUserResponse:
+        return (await self.create_detailed(user, idempotency_key=idempotency_key)).body
+
+    async def create_detailed(
+        self, user: UserIn, *, idempotency_key: str | None = None
+    ) -> ApiResponse[CreateUserResponse]:
+        return await run_async(self._client.raw, R.create_user_call(user, idempotency_key))
+
+    async def get(self, id: str, *, include_schema: bool = False) -> GetUserResponse:
+        return (await self.get_detailed(id, include_schema=include_schema)).body
+
+    async def get_detailed(
+        self, id: str, *, include_schema: bool = False
+    ) -> ApiResponse[GetUserResponse]:
+        return await run_async(self._client.raw, R.get_user_call(id, include_schema))
+
+    async def list(
+        self,
+        *,
+        uid: str | None = None,
+        email: str | None = None,
+        display_name: str | None = None,
+        is_identified: bool | None = None,
+        page_token: str | None = None,
+        include_schema: bool = False,
+    ) -> ListUsersResponse:
+        return (
+            await self.list_detailed(
+                uid=uid,
+                email=email,
+                display_name=display_name,
+                is_identified=is_identified,
+                page_token=page_token,
+                include_schema=include_schema,
+            )
+        ).body
+
+    async def list_detailed(
+        self,
+        *,
+        uid: str | None = None,
+        email: str | None = None,
+        display_name: str | None = None,
+        is_identified: bool | None = None,
+        page_token: str | None = None,
+        include_schema: bool = False,
+    ) -> ApiResponse[ListUsersResponse]:
+        call = R.list_users_call(
+            uid=uid,
+            email=email,
+            display_name=display_name,
+            is_identified=is_identified,
+            page_token=page_token,
+            include_schema=include_schema,
+        )
+        return await run_async(self._client.raw, call)
+
+    async def iter(
+        self,
+        *,
+        uid: str | None = None,
+        email: str | None = None,
+        display_name: str | None = None,
+        is_identified: bool | None = None,
+        include_schema: bool = False,
+    ) -> AsyncIterator[GetUserResponse]:
+        token: str | None = None
+        while True:
+            page = await self.list(
+                uid=uid,
+                email=email,
+                display_name=display_name,
+                is_identified=is_identified,
+                include_schema=include_schema,
+                page_token=token,
+            )
+            for user in R.page_results(page):
+                yield user
+            token = R.next_page_token(page, token)
+            if token is None:
+                return
+
+    async def update(self, id: str, changes: UserIn) -> UpdateUserResponse:
+        return (await self.update_detailed(id, changes)).body
+
+    async def update_detailed(self, id: str, changes: UserIn) -> ApiResponse[UpdateUserResponse]:
+        return await run_async(self._client.raw, R.update_user_call(id, changes))
+
+    async def delete(self, id: str | None = None, *, uid: str | None = None) -> DeleteUserResponse:
+        return (await self.delete_detailed(id, uid=uid)).body
+
+    async def delete_detailed(
+        self, id: str | None = None, *, uid: str | None = None
+    ) -> ApiResponse[DeleteUserResponse]:
+        return await run_async(self._client.raw, R.delete_user_call(id, uid))
+
+    def batch_create(
+        self,
+        requests: Iterable[BatchUserImportRequest | dict[str, Any]] = (),
+        *,
+        include_schema: bool = False,
+        options: BatchJobOptions | None = None,
+    ) -> AsyncUserJob:
+        return AsyncBatchJob(
+            self._client,
+            "users",
+            requests,
+            shared_context=None,
+            include_schema=include_schema,
+            options=options,
+        )
+
+    async def import_(
+        self,
+        items: Iterable[BatchUserImportRequest | dict[str, Any]],
+        *,
+        options: BatchJobOptions | None = None,
+        jobs_in_flight: int = C.DEFAULT_IMPORT_JOBS_IN_FLIGHT,
+        chunk_size: int = C.MAX_BATCH_ITEMS,
+        on_progress: Listener | None = None,
+        on_failed: Listener | None = None,
+        on_imported: Listener | None = None,
+        include_schema: bool = False,
+    ) -> ImportResult:
+        importer = _Importer(
+            "users",
+            items,
+            shared_context=None,
+            options=options or BatchJobOptions(),
+            jobs_in_flight=jobs_in_flight,
+            chunk_size=chunk_size,
+            on_progress=on_progress,
+            on_failed=on_failed,
+            on_imported=on_imported,
+            include_schema=include_schema,
+        )
+        return await drive_async(importer.flow(), self._client.raw, self._client._sleep)
