@@ -100,7 +100,9 @@ def outcome(call: Call[T], scope: CallScope, response: Any) -> ApiResponse[T]:
     key = final.request.headers.get(C.IDEMPOTENCY_HEADER) if final is not None else None
     if 200 <= status < 300:
         if isinstance(parsed, (call.returns, *call.also_ok)):
-            return ApiResponse(parsed, status, headers, scope.retries_taken, key)
+            # also_ok answers (202 "not ready") are typed loosely on purpose: callers check.
+            body: T = parsed  # type: ignore[assignment]
+            return ApiResponse(body, status, headers, scope.retries_taken, key)
         raise FSParseError(
             f"{call.what}: the {status} answer is not a {call.returns.__name__}",
             http_status_code=status,
