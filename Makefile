@@ -50,6 +50,7 @@ sandbox: $(STAMP)  ## run the local emulator on http://127.0.0.1:8765 (ARGS="--a
 
 bench: $(STAMP)  ## run the benchmarks; numbers go to benchmarks/results/
 	$(BIN)/python benchmarks/sandbox_throughput.py
+	$(BIN)/python benchmarks/import_memory.py
 
 clean:  ## remove the virtualenv and build leftovers
 	rm -rf $(VENV) build dist .mypy_cache .pytest_cache .ruff_cache
