@@ -15,7 +15,7 @@ import attrs
 import httpx
 
 from . import _constants as C
-from ._retry import is_retryable_status, parse_retry_after
+from ._retry import parse_retry_after
 from ._transport import CallScope, call_scope
 from .errors import (
     FSApiError,
@@ -88,7 +88,9 @@ def _recover(call: Call[T], scope: CallScope, error: Exception) -> ApiResponse[T
     if final is not None and final.status_code == 202 and call.also_ok:
         pending = call.also_ok[0].from_dict({})
         return ApiResponse(pending, 202, final.headers, scope.retries_taken)
-    raise failure(call, scope, error) from error
+    mapped = failure(call, scope, error)
+    # Keep the chain the mapping built (FSMaxRetryError -> FSTimeoutError -> httpx error).
+    raise mapped from (mapped.__cause__ or error)
 
 
 def outcome(call: Call[T], scope: CallScope, response: Any) -> ApiResponse[T]:
@@ -108,7 +110,7 @@ def outcome(call: Call[T], scope: CallScope, response: Any) -> ApiResponse[T]:
             http_status_code=status,
             body=_snippet(response.content),
         )
-    raise _status_error(call, status, headers, response.content, scope.retries_taken)
+    raise _status_error(call, status, headers, response.content, scope)
 
 
 def failure(call: Call[Any], scope: CallScope, error: Exception) -> FSError:
@@ -131,15 +133,13 @@ def failure(call: Call[Any], scope: CallScope, error: Exception) -> FSError:
         else:
             mapped = FSUnknownError(f"{call.what}: {type(error).__name__}: {error}")
         mapped.__cause__ = error
-        return _gave_up(call, mapped, retries)
+        return _gave_up(call, mapped, scope)
     if isinstance(error, PARSE_ERRORS):
         final = scope.response
         if final is not None and not 200 <= final.status_code < 300:
             # The generated parser choked on an error body (an HTML 502 from a proxy, say):
             # report the status, not the parse.
-            mapped = _status_error(
-                call, final.status_code, final.headers, final.content, scope.retries_taken
-            )
+            mapped = _status_error(call, final.status_code, final.headers, final.content, scope)
             mapped.__cause__ = error
             return mapped
         status = final.status_code if final is not None else None
@@ -153,8 +153,9 @@ def failure(call: Call[Any], scope: CallScope, error: Exception) -> FSError:
 
 
 def _status_error(
-    call: Call[Any], status: int, headers: httpx.Headers, content: bytes, retries: int
+    call: Call[Any], status: int, headers: httpx.Headers, content: bytes, scope: CallScope
 ) -> FSError:
+    retries = scope.retries_taken
     code, api_message, body = _error_payload(content)
     cls = api_error_class(status)
     if status == 400 and api_message and REUSED_KEY_HINT in api_message:
@@ -186,14 +187,14 @@ def _status_error(
             body=body,
             retries_taken=retries,
         )
-    if is_retryable_status(status):
-        return _gave_up(call, error, retries)
-    return error
+    return _gave_up(call, error, scope)
 
 
-def _gave_up(call: Call[Any], error: FSError, retries: int) -> FSError:
-    """After at least one retry, a retryable failure is reported as FS_MAX_RETRY."""
-    if retries == 0:
+def _gave_up(call: Call[Any], error: FSError, scope: CallScope) -> FSError:
+    """A retryable failure that used up every retry (at least one) is FS_MAX_RETRY; one that
+    stopped for another reason (a Retry-After too long, retries off) is reported as itself."""
+    retries = scope.retries_taken
+    if not scope.exhausted or retries == 0:
         return error
     gave_up = FSMaxRetryError(
         f"{call.what} still failing after {retries} retries: {error.message}",

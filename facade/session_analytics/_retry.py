@@ -9,6 +9,7 @@ error with its ``retry_after`` instead of a stalled thread.
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import math
 import random
@@ -34,20 +35,18 @@ def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -
     try:
         seconds = float(text)
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(text) if text else None
+        try:
+            parsed = email.utils.parsedate_to_datetime(text) if text else None
+        except (TypeError, ValueError, OverflowError):
+            return None
         if parsed is None:
             return None
+        if parsed.tzinfo is None:  # "-0000": a date in UTC whose source zone is unknown
+            parsed = parsed.replace(tzinfo=datetime.timezone.utc)
         seconds = parsed.timestamp() - now()
     if not math.isfinite(seconds):
         return None
     return max(0.0, seconds)
-
-
-def _parse_retry_after_safely(value: str | None) -> float | None:
-    try:
-        return parse_retry_after(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
 
 
 def is_retryable_status(status: int) -> bool:
@@ -72,6 +71,8 @@ class Decision:
     retry: bool
     delay_s: float = 0.0
     retry_after_s: float | None = None
+    # True when a retryable failure was not retried only because the retries are used up.
+    exhausted: bool = False
 
 
 @attrs.frozen(kw_only=True)
@@ -88,9 +89,11 @@ class RetryPolicy:
         return min(self.max_delay_s, self.initial_delay_s * 2.0**exponent) * self.jitter()
 
     def after_status(self, status: int, headers: Mapping[str, str], retries_taken: int) -> Decision:
-        retry_after = _parse_retry_after_safely(headers.get("retry-after"))
-        if not is_retryable_status(status) or retries_taken >= self.max_retries:
+        retry_after = parse_retry_after(headers.get("retry-after"))
+        if not is_retryable_status(status):
             return Decision(False, retry_after_s=retry_after)
+        if retries_taken >= self.max_retries:
+            return Decision(False, retry_after_s=retry_after, exhausted=True)
         if retry_after is not None and retry_after > self.max_retry_after_s:
             return Decision(False, retry_after_s=retry_after)
         delay = self.backoff(retries_taken)
@@ -99,6 +102,8 @@ class RetryPolicy:
         return Decision(True, delay, retry_after)
 
     def after_exception(self, error: BaseException, retries_taken: int) -> Decision:
-        if not is_retryable_exception(error) or retries_taken >= self.max_retries:
+        if not is_retryable_exception(error):
             return Decision(False)
+        if retries_taken >= self.max_retries:
+            return Decision(False, exhausted=True)
         return Decision(True, self.backoff(retries_taken))

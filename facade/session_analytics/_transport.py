@@ -51,6 +51,7 @@ class CallScope:
     max_retries: int | None = None
     response: httpx.Response | None = None
     retries_taken: int = 0
+    exhausted: bool = False  # stopped because the retries ran out (not for another reason)
 
 
 _scope: ContextVar[CallScope | None] = ContextVar("session_analytics_call_scope", default=None)
@@ -116,11 +117,14 @@ def _log_retry(
     )
 
 
-def _finish(request: httpx.Request, response: httpx.Response | None, retries: int) -> None:
+def _finish(
+    request: httpx.Request, response: httpx.Response | None, retries: int, decision: Decision
+) -> None:
     request.extensions[RETRIES_EXTENSION] = retries
     scope = _scope.get()
     if scope is not None:
         scope.retries_taken = retries
+        scope.exhausted = decision.exhausted
         if response is not None:
             scope.response = response
     if response is not None:
@@ -151,7 +155,7 @@ class RetryTransport(httpx.BaseTransport):
             except httpx.HTTPError as error:
                 decision = policy.after_exception(error, retries)
                 if not decision.retry:
-                    _finish(request, None, retries)
+                    _finish(request, None, retries, decision)
                     raise
                 _log_retry(
                     request,
@@ -163,7 +167,7 @@ class RetryTransport(httpx.BaseTransport):
             else:
                 decision = policy.after_status(response.status_code, response.headers, retries)
                 if not decision.retry:
-                    _finish(request, response, retries)
+                    _finish(request, response, retries, decision)
                     return response
                 _log_retry(
                     request,
@@ -206,7 +210,7 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
             except httpx.HTTPError as error:
                 decision = policy.after_exception(error, retries)
                 if not decision.retry:
-                    _finish(request, None, retries)
+                    _finish(request, None, retries, decision)
                     raise
                 _log_retry(
                     request,
@@ -218,7 +222,7 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
             else:
                 decision = policy.after_status(response.status_code, response.headers, retries)
                 if not decision.retry:
-                    _finish(request, response, retries)
+                    _finish(request, response, retries, decision)
                     return response
                 _log_retry(
                     request,

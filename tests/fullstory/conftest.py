@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
+from session_analytics._retry import RetryPolicy
 from session_analytics.fullstory import AsyncFullStory, FullStory
 from session_analytics.sandbox import Sandbox
-from session_analytics._retry import RetryPolicy
 
 CALL_TIMEOUT_S = 120.0
 # Retries in tests wait milliseconds, not seconds; Retry-After still sets a floor.
@@ -70,10 +70,11 @@ class Synced:
         return self._wrap(value)
 
     def _wrap(self, value: Any) -> Any:
-        module = type(value).__module__
-        if module.startswith("session_analytics.fullstory") and not isinstance(value, type):
-            if type(value).__name__.startswith("Async"):
-                return Synced(value, self._loop)
+        kind = type(value)
+        if kind.__module__.startswith("session_analytics.fullstory") and kind.__name__.startswith(
+            "Async"
+        ):
+            return Synced(value, self._loop)
         return value
 
     def __repr__(self) -> str:
@@ -93,9 +94,7 @@ def flavor(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def make_fs(
-    flavor: str, sandbox: Sandbox, loop_thread: LoopThread
-) -> Iterator[Callable[..., Any]]:
+def make_fs(flavor: str, sandbox: Sandbox, loop_thread: LoopThread) -> Iterator[Callable[..., Any]]:
     """Build a client of this test's flavor; keyword arguments go to the constructor.
 
     ``fast_retries=True`` (the default) keeps retry waits in milliseconds.

@@ -15,23 +15,31 @@ Imported counts come from the job status; the imported items themselves are only
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import attrs
 
-from fullstory_api.models import JobStatus, JobStatusResponse
+from fullstory_api.models import JobResultsPending, JobStatus, JobStatusResponse
 from fullstory_api.types import Unset
 
 from .. import _constants as C
 from .._calls import ApiResponse
 from .._flow import Emit, Flow, Request, Sleep
 from .._transport import new_idempotency_key
-from ..errors import FSError, FSInvalidArgumentError, FSMaxRetryError, FSRateLimitedError
+from ..errors import (
+    FSError,
+    FSInvalidArgumentError,
+    FSMaxRetryError,
+    FSRateLimitedError,
+    FSUnknownError,
+)
 from . import _requests as R
 from ._jobs import RETRYABLE_POLL_ERRORS, BatchJobOptions
 
 Listener = Callable[..., Any]
+logger = logging.getLogger("session_analytics")
 
 
 @attrs.frozen
@@ -188,6 +196,11 @@ class _Importer:
                 if isinstance(created, FSError):
                     wait = _busy(created)
                     if wait is None:
+                        if self.job_ids:
+                            logger.warning(
+                                "import stopped; these jobs were created and keep running: %s",
+                                ", ".join(self.job_ids),
+                            )
                         raise created
                     # Too much in progress: the same chunk goes again later, with the same key.
                     yield Sleep(max(wait, self._options.poll_interval))
@@ -221,12 +234,24 @@ class _Importer:
                 raise polled
             job.failures += 1
             if job.failures >= self._options.max_retry:
+                logger.warning(
+                    "import stopped; these jobs were created and keep running: %s",
+                    ", ".join(self.job_ids),
+                )
                 raise FSMaxRetryError(
                     f"import job {job.job_id}: {job.failures} status polls failed in a row "
                     f"(last: {polled.message})",
                     last_error=polled,
                     retries_taken=job.failures,
                 ) from polled
+            # Back off as the job poller does: the server may have said how long to wait.
+            retry_after = getattr(polled, "retry_after", None) or 0.0
+            yield Sleep(
+                min(
+                    C.MAX_POLL_DELAY_S,
+                    max(self._options.poll_interval * 2.0**job.failures, retry_after),
+                )
+            )
             return
         assert isinstance(polled, ApiResponse)
         job.failures = 0
@@ -245,6 +270,7 @@ class _Importer:
 
     def _pages(self, job: _Running, *, imports: bool) -> Flow[None]:
         token: str | None = None
+        waits = 0
         while True:
             call = (
                 R.job_imports_call(self.kind, job.job_id, token, self._include_schema)
@@ -255,6 +281,15 @@ class _Importer:
             if isinstance(page, FSError):
                 raise page
             assert isinstance(page, ApiResponse)
+            if isinstance(page.body, JobResultsPending):
+                # 202: not ready yet, which is not "no results"; ask again shortly.
+                waits += 1
+                if waits > self._options.max_retry:
+                    raise FSUnknownError(
+                        f"import job {job.job_id}: results still not ready after {waits} tries"
+                    )
+                yield Sleep(self._options.poll_interval)
+                continue
             results = R.page_results(page.body)
             if imports:
                 self.imported += len(results)

@@ -129,7 +129,7 @@ class _JobCore(Generic[I, F]):
         self._lock = threading.Lock()
         self._listeners: dict[str, list[Callable[..., Any]]] = {e: [] for e in EVENTS}
         self._phase: Literal["new", "running", "done", "aborted", "stopped"] = "new"
-        self._created = False
+        self._created_metadata: JobMetadata | None = None
         self._ended = threading.Event()
         self._job_id: str | None = None
         self.metadata: JobMetadata | None = None
@@ -195,8 +195,8 @@ class _JobCore(Generic[I, F]):
             raise FSInvalidArgumentError("a listener must be callable", field="listener")
         with self._lock:
             self._listeners[event].append(listener)
-            if event == "created" and self.metadata is not None and self._created:
-                return [(self.metadata,)]
+            if event == "created" and self._created_metadata is not None:
+                return [(self._created_metadata,)]
             if event == "error":
                 return [(error,) for error in self.errors]
             if event == "abort" and self._phase == "aborted":
@@ -210,8 +210,11 @@ class _JobCore(Generic[I, F]):
             listeners = list(self._listeners[event])
         return Emit(listeners, args, event)
 
-    def _start(self, job_id: str | None) -> None:
+    def _start(self, job_id: str | None, *, restart: bool) -> bool:
+        """Move to "running"; False when ``execute()`` finds the job already under way."""
         with self._lock:
+            if not restart and self._phase in ("running", "done"):
+                return False
             if self._phase == "running":
                 raise FSInvalidArgumentError("the job is already running", field="job_id")
             if job_id is not None:
@@ -227,7 +230,9 @@ class _JobCore(Generic[I, F]):
                 )
             self._phase = "running"
             self._ended.clear()
-            self.imported, self.failed = [], []
+            # A new execution: its abort reports its own errors.
+            self.imported, self.failed, self.errors = [], [], []
+            return True
 
     # ---- the lifecycle ----------------------------------------------------------------------
 
@@ -241,9 +246,8 @@ class _JobCore(Generic[I, F]):
                 return
             assert isinstance(created, ApiResponse)
             with self._lock:
-                self.metadata = created.body.job
+                self.metadata = self._created_metadata = created.body.job
                 self._job_id = self.metadata.id
-                self._created = True
             yield self._emit("created", self.metadata)
         job_id = self.id
         assert job_id is not None
@@ -414,18 +418,17 @@ class BatchJob(_JobCore[I, F]):
 
     def execute(self) -> BatchJob[I, F]:
         """Create the job and follow it in the background; returns at once."""
-        if self._phase == "running" or self._phase == "done":
-            return self
-        self._launch(None)
+        self._launch(None, restart=False)
         return self
 
     def restart(self, job_id: str | None = None) -> BatchJob[I, F]:
         """Follow the job again after an abort; with ``job_id``, follow an existing job."""
-        self._launch(job_id)
+        self._launch(job_id, restart=True)
         return self
 
-    def _launch(self, job_id: str | None) -> None:
-        self._start(job_id)
+    def _launch(self, job_id: str | None, *, restart: bool) -> None:
+        if not self._start(job_id, restart=restart):
+            return
         self._stop.clear()
         self._thread = threading.Thread(
             target=self._run, name=f"session-analytics-{self.kind}-job", daemon=True
@@ -513,18 +516,18 @@ class AsyncBatchJob(_JobCore[I, F]):
 
     def execute(self) -> AsyncBatchJob[I, F]:
         """Create the job and follow it in a task of the running loop; returns at once."""
-        if self._phase == "running" or self._phase == "done":
-            return self
-        self._launch(None)
+        self._launch(None, restart=False)
         return self
 
     def restart(self, job_id: str | None = None) -> AsyncBatchJob[I, F]:
-        self._launch(job_id)
+        """Follow the job again after an abort; with ``job_id``, follow an existing job."""
+        self._launch(job_id, restart=True)
         return self
 
-    def _launch(self, job_id: str | None) -> None:
+    def _launch(self, job_id: str | None, *, restart: bool) -> None:
         loop = asyncio.get_running_loop()  # raises outside a loop: an async job needs one
-        self._start(job_id)
+        if not self._start(job_id, restart=restart):
+            return
         self._task = loop.create_task(self._run(), name=f"session-analytics-{self.kind}-job")
         self._client._track_job(self)
 
