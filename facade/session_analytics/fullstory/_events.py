@@ -47,6 +47,7 @@ class Events:
     def create_detailed(
         self, event: EventIn, *, idempotency_key: str | None = None
     ) -> ApiResponse[CreateEventResponse]:
+        """Like ``create``, with the HTTP envelope (status, headers, retries, key)."""
         return run_sync(self._client.raw, R.create_event_call(event, idempotency_key))
 
     def batch_create(
@@ -105,11 +106,13 @@ class AsyncEvents:
     async def create(
         self, event: EventIn, *, idempotency_key: str | None = None
     ) -> CreateEventResponse:
+        """Record one event now, with an Idempotency-Key so a retry never records it twice."""
         return (await self.create_detailed(event, idempotency_key=idempotency_key)).body
 
     async def create_detailed(
         self, event: EventIn, *, idempotency_key: str | None = None
     ) -> ApiResponse[CreateEventResponse]:
+        """Like ``create``, with the HTTP envelope (status, headers, retries, key)."""
         return await run_async(self._client.raw, R.create_event_call(event, idempotency_key))
 
     def batch_create(
@@ -120,6 +123,7 @@ class AsyncEvents:
         include_schema: bool = False,
         options: BatchJobOptions | None = None,
     ) -> AsyncEventJob:
+        """An events import job of up to 50,000 items; ``shared_context`` applies to each."""
         return AsyncBatchJob(
             self._client,
             "events",
@@ -142,6 +146,7 @@ class AsyncEvents:
         on_imported: Listener | None = None,
         include_schema: bool = False,
     ) -> ImportResult:
+        """Import any number of events through as many jobs as it takes; returns when done."""
         importer = _Importer(
             "events",
             items,

@@ -55,6 +55,8 @@ class ImportFailure:
 
 @attrs.frozen
 class ImportProgress:
+    """Where an import stands, passed to ``on_progress`` as it moves."""
+
     read: int
     submitted: int
     imported: int

@@ -501,6 +501,7 @@ class AsyncBatchJob(_JobCore[I, F]):
         self._pending: set[asyncio.Future[Any]] = set()
 
     def add(self, *requests: Any) -> AsyncBatchJob[I, F]:
+        """Add items before ``execute()``; refused afterwards."""
         self._add(requests)
         return self
 
@@ -562,10 +563,12 @@ class AsyncBatchJob(_JobCore[I, F]):
         return self._result()
 
     async def iter_imports(self) -> AsyncIterator[I]:
+        """Every imported item of the finished job, fetched page by page."""
         async for item in self._iter(self._imports_call):
             yield item
 
     async def iter_errors(self) -> AsyncIterator[F]:
+        """Every failed item of the finished job, with its code and message, page by page."""
         async for item in self._iter(self._errors_call):
             yield item
 

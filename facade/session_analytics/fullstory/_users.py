@@ -47,6 +47,7 @@ class Users:
     def create_detailed(
         self, user: UserIn, *, idempotency_key: str | None = None
     ) -> ApiResponse[CreateUserResponse]:
+        """Like ``create``, with the HTTP envelope (status, headers, retries, key)."""
         return run_sync(self._client.raw, R.create_user_call(user, idempotency_key))
 
     def get(self, id: str, *, include_schema: bool = False) -> GetUserResponse:
@@ -56,6 +57,7 @@ class Users:
     def get_detailed(
         self, id: str, *, include_schema: bool = False
     ) -> ApiResponse[GetUserResponse]:
+        """Like ``get``, with the HTTP envelope."""
         return run_sync(self._client.raw, R.get_user_call(id, include_schema))
 
     def list(
@@ -88,6 +90,7 @@ class Users:
         page_token: str | None = None,
         include_schema: bool = False,
     ) -> ApiResponse[ListUsersResponse]:
+        """Like ``list``, with the HTTP envelope."""
         call = R.list_users_call(
             uid=uid,
             email=email,
@@ -128,6 +131,7 @@ class Users:
         return self.update_detailed(id, changes).body
 
     def update_detailed(self, id: str, changes: UserIn) -> ApiResponse[UpdateUserResponse]:
+        """Like ``update``, with the HTTP envelope."""
         return run_sync(self._client.raw, R.update_user_call(id, changes))
 
     def delete(self, id: str | None = None, *, uid: str | None = None) -> DeleteUserResponse:
@@ -137,6 +141,7 @@ class Users:
     def delete_detailed(
         self, id: str | None = None, *, uid: str | None = None
     ) -> ApiResponse[DeleteUserResponse]:
+        """Like ``delete``, with the HTTP envelope."""
         return run_sync(self._client.raw, R.delete_user_call(id, uid))
 
     def batch_create(
@@ -193,19 +198,23 @@ class AsyncUsers:
     async def create(
         self, user: UserIn, *, idempotency_key: str | None = None
     ) -> CreateUserResponse:
+        """Create a user, or update the identified user that already has this uid."""
         return (await self.create_detailed(user, idempotency_key=idempotency_key)).body
 
     async def create_detailed(
         self, user: UserIn, *, idempotency_key: str | None = None
     ) -> ApiResponse[CreateUserResponse]:
+        """Like ``create``, with the HTTP envelope (status, headers, retries, key)."""
         return await run_async(self._client.raw, R.create_user_call(user, idempotency_key))
 
     async def get(self, id: str, *, include_schema: bool = False) -> GetUserResponse:
+        """Read one user by FullStory id; ``include_schema`` adds property types."""
         return (await self.get_detailed(id, include_schema=include_schema)).body
 
     async def get_detailed(
         self, id: str, *, include_schema: bool = False
     ) -> ApiResponse[GetUserResponse]:
+        """Like ``get``, with the HTTP envelope."""
         return await run_async(self._client.raw, R.get_user_call(id, include_schema))
 
     async def list(
@@ -218,6 +227,7 @@ class AsyncUsers:
         page_token: str | None = None,
         include_schema: bool = False,
     ) -> ListUsersResponse:
+        """One page of users matching every filter given; see ``iter`` for all pages."""
         return (
             await self.list_detailed(
                 uid=uid,
@@ -239,6 +249,7 @@ class AsyncUsers:
         page_token: str | None = None,
         include_schema: bool = False,
     ) -> ApiResponse[ListUsersResponse]:
+        """Like ``list``, with the HTTP envelope."""
         call = R.list_users_call(
             uid=uid,
             email=email,
@@ -258,6 +269,7 @@ class AsyncUsers:
         is_identified: bool | None = None,
         include_schema: bool = False,
     ) -> AsyncIterator[GetUserResponse]:
+        """Every matching user, fetching the pages as they are needed."""
         token: str | None = None
         while True:
             page = await self.list(
@@ -275,17 +287,21 @@ class AsyncUsers:
                 return
 
     async def update(self, id: str, changes: UserIn) -> UpdateUserResponse:
+        """Change fields of a user; properties are merged into the stored ones."""
         return (await self.update_detailed(id, changes)).body
 
     async def update_detailed(self, id: str, changes: UserIn) -> ApiResponse[UpdateUserResponse]:
+        """Like ``update``, with the HTTP envelope."""
         return await run_async(self._client.raw, R.update_user_call(id, changes))
 
     async def delete(self, id: str | None = None, *, uid: str | None = None) -> DeleteUserResponse:
+        """Delete a user by FullStory ``id`` or by ``uid`` (exactly one of them)."""
         return (await self.delete_detailed(id, uid=uid)).body
 
     async def delete_detailed(
         self, id: str | None = None, *, uid: str | None = None
     ) -> ApiResponse[DeleteUserResponse]:
+        """Like ``delete``, with the HTTP envelope."""
         return await run_async(self._client.raw, R.delete_user_call(id, uid))
 
     def batch_create(
@@ -295,6 +311,7 @@ class AsyncUsers:
         include_schema: bool = False,
         options: BatchJobOptions | None = None,
     ) -> AsyncUserJob:
+        """An import job of up to 50,000 items: ``add()``, ``on()``, then ``execute()``."""
         return AsyncBatchJob(
             self._client,
             "users",
@@ -316,6 +333,7 @@ class AsyncUsers:
         on_imported: Listener | None = None,
         include_schema: bool = False,
     ) -> ImportResult:
+        """Import any number of items through as many jobs as it takes; returns when done."""
         importer = _Importer(
             "users",
             items,
