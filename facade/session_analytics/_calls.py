@@ -110,7 +110,7 @@ def outcome(call: Call[T], scope: CallScope, response: Any) -> ApiResponse[T]:
             http_status_code=status,
             body=_snippet(response.content),
         )
-    raise _status_error(call, status, headers, response.content, scope)
+    raise status_error(call.what, status, headers, response.content, scope)
 
 
 def failure(call: Call[Any], scope: CallScope, error: Exception) -> FSError:
@@ -133,13 +133,13 @@ def failure(call: Call[Any], scope: CallScope, error: Exception) -> FSError:
         else:
             mapped = FSUnknownError(f"{call.what}: {type(error).__name__}: {error}")
         mapped.__cause__ = error
-        return _gave_up(call, mapped, scope)
+        return _gave_up(call.what, mapped, scope)
     if isinstance(error, PARSE_ERRORS):
         final = scope.response
         if final is not None and not 200 <= final.status_code < 300:
             # The generated parser choked on an error body (an HTML 502 from a proxy, say):
             # report the status, not the parse.
-            mapped = _status_error(call, final.status_code, final.headers, final.content, scope)
+            mapped = status_error(call.what, final.status_code, final.headers, final.content, scope)
             mapped.__cause__ = error
             return mapped
         status = final.status_code if final is not None else None
@@ -152,16 +152,17 @@ def failure(call: Call[Any], scope: CallScope, error: Exception) -> FSError:
     return FSUnknownError(f"{call.what}: {type(error).__name__}: {error}")
 
 
-def _status_error(
-    call: Call[Any], status: int, headers: httpx.Headers, content: bytes, scope: CallScope
+def status_error(
+    what: str, status: int, headers: httpx.Headers, content: bytes, scope: CallScope
 ) -> FSError:
+    """The FSError for an error status, from one table for every caller."""
     retries = scope.retries_taken
     code, api_message, body = _error_payload(content)
     cls = api_error_class(status)
     if status == 400 and api_message and REUSED_KEY_HINT in api_message:
         cls = FSIdempotencyKeyReusedError
     detail = f"{code}: {api_message}" if code else (api_message or "no error body")
-    message = f"{call.what} answered {status} ({detail})"
+    message = f"{what} answered {status} ({detail})"
     error: FSApiError
     if cls is FSRateLimitedError:
         retry_after = parse_retry_after(headers.get("retry-after"))
@@ -187,17 +188,17 @@ def _status_error(
             body=body,
             retries_taken=retries,
         )
-    return _gave_up(call, error, scope)
+    return _gave_up(what, error, scope)
 
 
-def _gave_up(call: Call[Any], error: FSError, scope: CallScope) -> FSError:
+def _gave_up(what: str, error: FSError, scope: CallScope) -> FSError:
     """A retryable failure that used up every retry (at least one) is FS_MAX_RETRY; one that
     stopped for another reason (a Retry-After too long, retries off) is reported as itself."""
     retries = scope.retries_taken
     if not scope.exhausted or retries == 0:
         return error
     gave_up = FSMaxRetryError(
-        f"{call.what} still failing after {retries} retries: {error.message}",
+        f"{what} still failing after {retries} retries: {error.message}",
         last_error=error,
         retries_taken=retries,
     )

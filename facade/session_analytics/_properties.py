@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from dateutil.parser import isoparse
@@ -44,6 +44,13 @@ class PropertyRuleError(ValueError):
         self.reason = message
 
 
+# Names that already passed the name rule: backends send the same few names again and again, and
+# a set lookup is much cheaper than the regular expression. Bounded, so it cannot grow forever.
+_KNOWN_NAMES: set[str] = set()
+_KNOWN_NAMES_MAX = 10_000
+_SCALARS = (str, int, float, bool)
+
+
 def leaves(properties: Mapping[str, Any], field: str = "properties") -> list[Leaf]:
     """Check ``properties`` against every rule; return its (dotted path, value) leaves.
 
@@ -52,7 +59,8 @@ def leaves(properties: Mapping[str, Any], field: str = "properties") -> list[Lea
     """
     if not isinstance(properties, Mapping):
         raise PropertyRuleError(field, "must be an object")
-    found = list(_walk(properties, "", field))
+    found: list[Leaf] = []
+    _walk(properties, "", field, found)
     if len(found) > MAX_PROPERTIES:
         raise PropertyRuleError(
             field, f"holds {len(found)} properties; at most {MAX_PROPERTIES} are allowed"
@@ -60,24 +68,34 @@ def leaves(properties: Mapping[str, Any], field: str = "properties") -> list[Lea
     return found
 
 
-def _walk(obj: Mapping[str, Any], prefix: str, field: str) -> Iterator[Leaf]:
+def _walk(obj: Mapping[str, Any], prefix: str, field: str, found: list[Leaf]) -> None:
     for name, value in obj.items():
-        where = f"{field}.{prefix}{name}"
-        if not isinstance(name, str) or not PROPERTY_NAME_RE.match(name):
-            raise PropertyRuleError(
-                where,
-                "a property name starts with a letter and holds only letters, digits and '_'",
-            )
-        path = f"{prefix}{name}"
+        if name not in _KNOWN_NAMES:
+            if not isinstance(name, str) or not PROPERTY_NAME_RE.match(name):
+                raise PropertyRuleError(
+                    f"{field}.{prefix}{name}",
+                    "a property name starts with a letter and holds only letters, digits and '_'",
+                )
+            if len(_KNOWN_NAMES) < _KNOWN_NAMES_MAX:
+                _KNOWN_NAMES.add(name)
+        path = f"{prefix}{name}" if prefix else name
         if len(path) > MAX_PROPERTY_PATH_CHARS:
             raise PropertyRuleError(
-                where, f"the dotted name is longer than {MAX_PROPERTY_PATH_CHARS} characters"
+                f"{field}.{path}",
+                f"the dotted name is longer than {MAX_PROPERTY_PATH_CHARS} characters",
             )
-        if isinstance(value, Mapping):
-            yield from _walk(value, f"{path}.", field)
+        kind = type(value)
+        if kind is str:
+            if len(value) * 4 > MAX_PROPERTY_VALUE_BYTES:
+                _check_value(value, f"{field}.{path}")
+        elif kind is int or kind is bool or value is None:
+            pass
+        elif isinstance(value, Mapping):
+            _walk(value, f"{path}.", field, found)
             continue
-        _check_value(value, where)
-        yield path, value
+        else:
+            _check_value(value, f"{field}.{path}")
+        found.append((path, value))
 
 
 def _check_value(value: Any, where: str) -> None:

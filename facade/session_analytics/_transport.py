@@ -279,7 +279,7 @@ def _headers(integration_source: str | None) -> dict[str, str]:
 def sync_client(
     *,
     base_url: str,
-    api_key: str,
+    api_key: str | None,
     timeout: float,
     policy: RetryPolicy,
     integration_source: str | None,
@@ -296,7 +296,7 @@ def sync_client(
         inner = httpx.HTTPTransport(limits=_limits(), socket_options=NO_DELAY)
     return httpx.Client(
         base_url=base_url,
-        auth=FullStoryAuth(api_key),
+        auth=FullStoryAuth(api_key) if api_key is not None else None,
         headers=_headers(integration_source),
         timeout=_timeout(timeout),
         transport=RetryTransport(inner, policy, sleep),
@@ -306,7 +306,7 @@ def sync_client(
 def async_client(
     *,
     base_url: str,
-    api_key: str,
+    api_key: str | None,
     timeout: float,
     policy: RetryPolicy,
     integration_source: str | None,
@@ -323,7 +323,7 @@ def async_client(
         inner = httpx.AsyncHTTPTransport(limits=_limits())
     return httpx.AsyncClient(
         base_url=base_url,
-        auth=FullStoryAuth(api_key),
+        auth=FullStoryAuth(api_key) if api_key is not None else None,
         headers=_headers(integration_source),
         timeout=_timeout(timeout),
         transport=AsyncRetryTransport(inner, policy, sleep),

@@ -16,6 +16,14 @@
     └── FSUnknownError               FS_UNKNOWN
         └── FSConnectionError        the connection failed or dropped without an answer
 
+    SmartlookError                   the Smartlook API; never holds the project key
+    ├── SmartlookInvalidArgumentError   a bad event or setting (also a ValueError)
+    ├── SmartlookProjectError        the key was refused, or analytics is off for the project
+    ├── SmartlookApiError            an error status, with .http_status_code and .retry_after
+    └── SmartlookConnectionError     no connection, a timeout, or a dropped connection
+
+    InvalidArgumentError (a ValueError) is the base of both invalid-argument errors.
+
 API errors carry ``http_status_code``, ``headers`` and the payload's ``code`` and ``message``;
 the error that caused another is chained (``__cause__``). ``retries_taken`` says how many times
 the request was retried before the error was raised.
@@ -168,14 +176,40 @@ class FSParseError(FSError):
         self.body = body
 
 
-class FSInvalidArgumentError(FSError, ValueError):
+class InvalidArgumentError(ValueError):
+    """Bad input or settings, found before any I/O; ``field`` names what is wrong.
+
+    The base of FSInvalidArgumentError and SmartlookInvalidArgumentError, and what settings
+    shared by both APIs (BatchingOptions) raise.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_plain, (type(self), self.args, self.__dict__))
+
+
+def _rebuild_plain(cls: type[Exception], args: tuple[Any, ...], state: dict[str, Any]) -> Exception:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
+
+class FSInvalidArgumentError(FSError, InvalidArgumentError):
     """Bad input, found before anything was sent; ``field`` names it when there is one."""
 
     name = FSErrorName.FS_ERROR_INVALID_ARGUMENT
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
+        FSError.__init__(self, message)
         self.field = field
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return FSError.__reduce__(self)
 
 
 class FSUnknownError(FSError):
@@ -186,6 +220,52 @@ class FSUnknownError(FSError):
 
 class FSConnectionError(FSUnknownError):
     """The connection could not be made, or dropped before an answer came."""
+
+
+class SmartlookError(Exception):
+    """Base of every Smartlook error; never holds the project key."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_plain, (type(self), self.args, self.__dict__))
+
+
+class SmartlookInvalidArgumentError(SmartlookError, InvalidArgumentError):
+    """A bad event or setting, found before anything was queued; ``field`` names it."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        SmartlookError.__init__(self, message)
+        self.field = field
+
+
+class SmartlookProjectError(SmartlookError):
+    """The project key was refused, or the project's analytics module is off."""
+
+
+class SmartlookApiError(SmartlookError):
+    """The Smartlook API answered with an error status."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        http_status_code: int,
+        code: str | None = None,
+        api_message: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.http_status_code = http_status_code
+        self.code = code
+        self.api_message = api_message
+        self.retry_after = retry_after
+
+
+class SmartlookConnectionError(SmartlookError):
+    """No connection to Smartlook, a timeout, or a connection dropped before an answer."""
 
 
 def is_fs_error(value: object) -> TypeGuard[FSError]:
@@ -226,5 +306,11 @@ __all__ = [
     "FSTimeoutError",
     "FSUnauthorizedError",
     "FSUnknownError",
+    "InvalidArgumentError",
+    "SmartlookApiError",
+    "SmartlookConnectionError",
+    "SmartlookError",
+    "SmartlookInvalidArgumentError",
+    "SmartlookProjectError",
     "is_fs_error",
 ]

@@ -9,6 +9,7 @@ fs.events.create({"name": "Signed Up", "user": {"uid": "u1"}})
 
 from fullstory_api import models
 
+from .._batcher import BatcherStats, BatchingOptions, FlushResult
 from .._calls import ApiResponse
 from ._client import AsyncFullStory, FullStory, init
 from ._events import AsyncEvents, Events
@@ -25,7 +26,10 @@ __all__ = [
     "BatchJob",
     "BatchJobOptions",
     "BatchJobResult",
+    "BatcherStats",
+    "BatchingOptions",
     "Events",
+    "FlushResult",
     "FullStory",
     "ImportFailure",
     "ImportProgress",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import weakref
 from collections.abc import Awaitable, Callable
@@ -14,11 +15,22 @@ import httpx
 import fullstory_api
 
 from .. import _constants as C
+from .._batcher import AsyncBatcher, Batcher, BatcherStats, BatchingOptions, FlushResult
 from .._config import FullStoryConfig, fullstory_config
 from .._retry import RetryPolicy
 from .._transport import async_client, sync_client
+from ..errors import FSInvalidArgumentError
 from ._events import AsyncEvents, Events
+from ._track import AsyncTrackSender, TrackSender, default_options
 from ._users import AsyncUsers, Users
+
+
+def _batching(options: BatchingOptions | None) -> BatchingOptions:
+    if options is None:
+        return default_options()
+    if not isinstance(options, BatchingOptions):
+        raise FSInvalidArgumentError("batching must be a BatchingOptions", field="batching")
+    return options
 
 
 class _Base:
@@ -39,6 +51,7 @@ class FullStory(_Base):
         max_retries: retries of 429, 5xx, connection errors and timeouts (0: none).
         http_client: your own ``httpx.Client`` (proxies, TLS, pool) to send through; you keep
             owning it.
+        batching: how ``events.track()`` queues and sends (BatchingOptions).
 
     Raises:
         FSInvalidArgumentError: no API key, or a bad setting; raised before any I/O.
@@ -53,6 +66,7 @@ class FullStory(_Base):
         timeout: float = C.DEFAULT_TIMEOUT_S,
         max_retries: int = C.DEFAULT_MAX_RETRIES,
         http_client: httpx.Client | None = None,
+        batching: BatchingOptions | None = None,
         transport: httpx.BaseTransport | None = None,
         retry_policy: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -64,37 +78,58 @@ class FullStory(_Base):
             max_retries=max_retries,
             integration_source=integration_source,
         )
-        policy = retry_policy or RetryPolicy(max_retries=self.config.max_retries)
+        batching_options = _batching(batching)
         self._sleep = sleep
-        self._http = sync_client(
+        self._make_http: Callable[[], httpx.Client] = functools.partial(
+            sync_client,
             base_url=self.config.base_url,
             api_key=self.config.api_key,
             timeout=self.config.timeout,
-            policy=policy,
+            policy=retry_policy or RetryPolicy(max_retries=self.config.max_retries),
             integration_source=self.config.integration_source,
             http_client=http_client,
             transport=transport,
             sleep=sleep,
         )
+        self._http = self._make_http()
         # The generated client, sending through the same transport: auth, retries, timeouts.
         self.raw = fullstory_api.Client(base_url=self.config.base_url)
         self.raw.set_httpx_client(self._http)
         self._jobs: weakref.WeakSet[Any] = weakref.WeakSet()
         self._closed = False
+        self._batcher = Batcher(TrackSender(self), batching_options)
         self.users = Users(self)
         self.events = Events(self)
 
     def _track_job(self, job: Any) -> None:
         self._jobs.add(job)
 
-    def close(self) -> None:
-        """Stop following jobs and close the connections. Safe to call twice."""
+    def flush(self, timeout: float = 10.0) -> FlushResult:
+        """Send every tracked event now; wait up to ``timeout`` s. ``.pending`` is what is left."""
+        return self._batcher.flush(timeout)
+
+    def stats(self) -> BatcherStats:
+        """Counters of tracked events: enqueued, delivered, retried, dropped, failed, ..."""
+        return self._batcher.stats()
+
+    def close(self, timeout: float = 10.0) -> FlushResult:
+        """Deliver tracked events (for up to ``timeout`` s), stop following jobs, close the
+        connections. Events still undelivered go to ``on_error`` or stay in the spool. Safe to
+        call twice."""
         if self._closed:
-            return
+            return FlushResult(0)
         self._closed = True
+        result = self._batcher.stop(timeout)
         for job in list(self._jobs):
             job._stop_following()
         self._http.close()
+        return result
+
+    def _after_fork(self) -> None:
+        # The parent's connections are the parent's: the child dials its own (never closing the
+        # inherited ones, which would close them under the parent).
+        self._http = self._make_http()
+        self.raw.set_httpx_client(self._http)
 
     def __enter__(self) -> FullStory:
         return self
@@ -122,6 +157,7 @@ class AsyncFullStory(_Base):
         timeout: float = C.DEFAULT_TIMEOUT_S,
         max_retries: int = C.DEFAULT_MAX_RETRIES,
         http_client: httpx.AsyncClient | None = None,
+        batching: BatchingOptions | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         retry_policy: RetryPolicy | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -133,36 +169,54 @@ class AsyncFullStory(_Base):
             max_retries=max_retries,
             integration_source=integration_source,
         )
-        policy = retry_policy or RetryPolicy(max_retries=self.config.max_retries)
+        batching_options = _batching(batching)
         self._sleep = sleep
-        self._http = async_client(
+        self._make_http: Callable[[], httpx.AsyncClient] = functools.partial(
+            async_client,
             base_url=self.config.base_url,
             api_key=self.config.api_key,
             timeout=self.config.timeout,
-            policy=policy,
+            policy=retry_policy or RetryPolicy(max_retries=self.config.max_retries),
             integration_source=self.config.integration_source,
             http_client=http_client,
             transport=transport,
             sleep=sleep,
         )
+        self._http = self._make_http()
         self.raw = fullstory_api.Client(base_url=self.config.base_url)
         self.raw.set_async_httpx_client(self._http)
         self._jobs: weakref.WeakSet[Any] = weakref.WeakSet()
         self._closed = False
+        self._batcher = AsyncBatcher(AsyncTrackSender(self), batching_options)
         self.users = AsyncUsers(self)
         self.events = AsyncEvents(self)
 
     def _track_job(self, job: Any) -> None:
         self._jobs.add(job)
 
-    async def aclose(self) -> None:
-        """Stop following jobs and close the connections. Safe to call twice."""
+    async def flush(self, timeout: float = 10.0) -> FlushResult:
+        """Send every tracked event now; wait up to ``timeout`` s."""
+        return await self._batcher.flush(timeout)
+
+    def stats(self) -> BatcherStats:
+        """Counters of tracked events: enqueued, delivered, retried, dropped, failed, ..."""
+        return self._batcher.stats()
+
+    async def aclose(self, timeout: float = 10.0) -> FlushResult:
+        """Deliver tracked events (up to ``timeout`` s), stop following jobs, close the
+        connections. Safe to call twice."""
         if self._closed:
-            return
+            return FlushResult(0)
         self._closed = True
+        result = await self._batcher.stop(timeout)
         for job in list(self._jobs):
             job._stop_following()
         await self._http.aclose()
+        return result
+
+    def _after_fork(self) -> None:
+        self._http = self._make_http()
+        self.raw.set_async_httpx_client(self._http)
 
     async def __aenter__(self) -> AsyncFullStory:
         return self
@@ -184,6 +238,7 @@ def init(
     timeout: float = C.DEFAULT_TIMEOUT_S,
     max_retries: int = C.DEFAULT_MAX_RETRIES,
     http_client: httpx.Client | None = None,
+    batching: BatchingOptions | None = None,
 ) -> FullStory:
     """A :class:`FullStory` client; the API key defaults to FULLSTORY_API_KEY."""
     return FullStory(
@@ -193,4 +248,5 @@ def init(
         timeout=timeout,
         max_retries=max_retries,
         http_client=http_client,
+        batching=batching,
     )

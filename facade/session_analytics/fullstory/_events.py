@@ -17,9 +17,11 @@ from .. import _constants as C
 from .. import _inputs
 from .._calls import ApiResponse, run_async, run_sync
 from .._flow import drive_async, drive_sync
+from .._ids import event_id
 from . import _requests as R
 from ._import import ImportResult, _Importer
 from ._jobs import AsyncBatchJob, BatchJob, BatchJobOptions
+from ._track import track_payload
 
 if TYPE_CHECKING:
     from ._client import AsyncFullStory, FullStory
@@ -49,6 +51,26 @@ class Events:
     ) -> ApiResponse[CreateEventResponse]:
         """Like ``create``, with the HTTP envelope (status, headers, retries, key)."""
         return run_sync(self._client.raw, R.create_event_call(event, idempotency_key))
+
+    def track(
+        self,
+        name: str,
+        *,
+        user: dict[str, Any] | None = None,
+        session: dict[str, Any] | None = None,
+        properties: dict[str, Any] | None = None,
+        context: Context | dict[str, Any] | None = None,
+        timestamp: Any = None,
+        schema: dict[str, Any] | None = None,
+    ) -> bool:
+        """Queue an event and return at once; it is sent in the background.
+
+        Checked like ``create`` before it is queued (FSInvalidArgumentError names the field);
+        timestamped now unless ``timestamp`` is given. False when the queue refused it (full:
+        counted in ``stats().dropped`` and passed to ``on_drop``).
+        """
+        payload = track_payload(name, user, session, properties, context, timestamp, schema)
+        return self._client._batcher.enqueue(payload, event_id())
 
     def batch_create(
         self,
@@ -114,6 +136,27 @@ class AsyncEvents:
     ) -> ApiResponse[CreateEventResponse]:
         """Like ``create``, with the HTTP envelope (status, headers, retries, key)."""
         return await run_async(self._client.raw, R.create_event_call(event, idempotency_key))
+
+    def track(
+        self,
+        name: str,
+        *,
+        user: dict[str, Any] | None = None,
+        session: dict[str, Any] | None = None,
+        properties: dict[str, Any] | None = None,
+        context: Context | dict[str, Any] | None = None,
+        timestamp: Any = None,
+        schema: dict[str, Any] | None = None,
+    ) -> bool:
+        """Queue an event and return at once (a plain call, from the loop's thread); a task of
+        the running loop sends it.
+
+        Checked like ``create`` before it is queued (FSInvalidArgumentError names the field);
+        timestamped now unless ``timestamp`` is given. False when the queue refused it (full:
+        counted in ``stats().dropped`` and passed to ``on_drop``).
+        """
+        payload = track_payload(name, user, session, properties, context, timestamp, schema)
+        return self._client._batcher.enqueue(payload, event_id())
 
     def batch_create(
         self,

@@ -1,0 +1,882 @@
+"""The event batcher behind Smartlook ``event()`` and FullStory ``track()``.
+
+The caller's thread only validates, serialises (orjson) and appends to a bounded in-memory queue:
+about a microsecond, no I/O, a lock held for a few hundred nanoseconds. Workers (threads for the
+sync clients, tasks of the running loop for the async ones) send batches when ``flush_at`` events
+are queued, when the oldest has waited ``flush_interval`` seconds, or on ``flush()``.
+
+Nothing is lost without a word. Every accepted event is, in the end:
+- delivered (``stats().delivered``);
+- handed to ``on_error`` with the error, after a refusal that no retry can fix, after retrying for
+  ``max_retry_time`` seconds, or when ``stop(timeout)`` ran out of time (``failed``);
+- or still in the spool, when one is configured, to be sent by the next process.
+An event refused at the door because the queue is full is counted (``dropped``), passed to
+``on_drop`` and logged (at most once per ``drop_log_interval``).
+
+Failed sends are retried with capped exponential back-off (at most ``retry_max_delay`` apart, so
+delivery resumes within about a second of the API coming back), never sooner than Retry-After.
+After ``os.fork()`` the child starts with an empty queue and its own workers; the parent keeps
+its own. At interpreter exit, every batcher gets a short shared deadline to drain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import logging
+import math
+import os
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import attrs
+
+from . import _json
+from ._retry import RetryPolicy
+from .errors import InvalidArgumentError
+
+logger = logging.getLogger("session_analytics")
+
+# payload (the event's JSON), idempotency key (FullStory), spool row (when spooling)
+Entry = tuple[bytes, "str | None", "int | None"]
+ErrorListener = Callable[[list[dict[str, Any]], BaseException], Any]
+DropListener = Callable[[dict[str, Any]], Any]
+DEFAULT_SHUTDOWN_TIMEOUT_S = 2.0
+DROP_LOG_INTERVAL_S = 10.0
+
+
+def _number(
+    minimum: float, *, integer: bool = False, above: bool = False, infinite: bool = False
+) -> Any:
+    def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        ok = (
+            not isinstance(value, bool)
+            and isinstance(value, int if integer else int | float)
+            and (math.isfinite(value) or (infinite and value == math.inf))
+            and (value > minimum if above else value >= minimum)
+        )
+        if not ok:
+            kind = "a whole number" if integer else "a number"
+            sign = ">" if above else ">="
+            raise InvalidArgumentError(
+                f"{attribute.name} must be {kind} {sign} {minimum}", field=attribute.name
+            )
+
+    return check
+
+
+def _callable_or_none(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and not callable(value):
+        raise InvalidArgumentError(f"{attribute.name} must be callable", field=attribute.name)
+
+
+def _overflow(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value not in ("drop_newest", "block"):
+        raise InvalidArgumentError(
+            "overflow must be 'drop_newest' or 'block'", field=attribute.name
+        )
+
+
+@attrs.frozen(kw_only=True)
+class BatchingOptions:
+    """How events are queued and sent. The defaults depend on the API (see each client).
+
+    Attributes:
+        flush_interval: seconds the oldest queued event may wait before a send (``math.inf``:
+            no timer; sends happen at ``flush_at``, ``flush()`` and ``stop()``).
+        flush_at: queued events that trigger a send at once.
+        max_batch_events / max_batch_bytes: the size of one request.
+        max_queue_events / max_queue_bytes: the memory bound; beyond it, ``overflow`` applies.
+        overflow: "drop_newest" (refuse the new event: counted, on_drop, logged) or "block"
+            (the caller waits up to ``block_timeout`` seconds for room, then the event is
+            dropped); "block" is for sync clients only.
+        concurrency: requests in flight at once.
+        retry_initial_delay / retry_max_delay: back-off between attempts of one batch.
+        max_retry_time: seconds a batch is retried before it goes to ``on_error``.
+        on_error: ``f(events, error)`` for events given up on; events are dicts.
+        on_drop: ``f(event)`` for an event refused because the queue is full.
+        spool_path: a directory: keep accepted events on disk until acknowledged.
+        shutdown_timeout: seconds the exit hook gives the queue to drain.
+    """
+
+    flush_interval: float = attrs.field(
+        default=10.0, validator=_number(0, above=True, infinite=True)
+    )
+    flush_at: int = attrs.field(default=1000, validator=_number(1, integer=True))
+    max_batch_events: int = attrs.field(default=1000, validator=_number(1, integer=True))
+    max_batch_bytes: int = attrs.field(default=512 * 1024, validator=_number(1024, integer=True))
+    max_queue_events: int = attrs.field(default=100_000, validator=_number(1, integer=True))
+    max_queue_bytes: int = attrs.field(
+        default=64 * 1024 * 1024, validator=_number(1024, integer=True)
+    )
+    overflow: Literal["drop_newest", "block"] = attrs.field(
+        default="drop_newest", validator=_overflow
+    )
+    block_timeout: float = attrs.field(default=1.0, validator=_number(0))
+    concurrency: int = attrs.field(default=1, validator=_number(1, integer=True))
+    retry_initial_delay: float = attrs.field(default=0.1, validator=_number(0))
+    retry_max_delay: float = attrs.field(default=1.0, validator=_number(0))
+    max_retry_time: float = attrs.field(default=600.0, validator=_number(0))
+    on_error: ErrorListener | None = attrs.field(default=None, validator=_callable_or_none)
+    on_drop: DropListener | None = attrs.field(default=None, validator=_callable_or_none)
+    spool_path: str | os.PathLike[str] | None = None
+    shutdown_timeout: float = attrs.field(default=DEFAULT_SHUTDOWN_TIMEOUT_S, validator=_number(0))
+
+
+@attrs.frozen
+class BatcherStats:
+    """Counters since start (or since the fork that made this process)."""
+
+    enqueued: int
+    delivered: int
+    retried: int
+    dropped: int
+    failed: int
+    possible_duplicates: int
+    queue_depth: int
+    queue_bytes: int
+    in_flight: int
+    spooled: int
+
+
+@attrs.frozen
+class FlushResult:
+    """What a ``flush()`` or ``stop()`` left undelivered by its deadline (0: nothing)."""
+
+    pending: int
+
+    def __bool__(self) -> bool:
+        return self.pending == 0
+
+
+@attrs.frozen
+class Delivered:
+    pass
+
+
+@attrs.frozen
+class Failed:
+    error: BaseException
+    retryable: bool
+    retry_after: float | None = None
+    # The request may have reached the server (connection dropped, timeout after sending).
+    maybe_delivered: bool = False
+
+
+Outcome = Delivered | Failed
+
+
+class Sender(Protocol):
+    name: str
+    # True when the API dedupes re-sent events (FullStory's Idempotency-Key).
+    deduplicates: bool
+
+    def send(self, batch: list[Entry]) -> Outcome: ...
+
+
+class AsyncSender(Protocol):
+    name: str
+    deduplicates: bool
+
+    async def send(self, batch: list[Entry]) -> Outcome: ...
+
+
+class ShutdownError(Exception):
+    """The batcher stopped before these events were confirmed delivered."""
+
+
+class GaveUpError(Exception):
+    """A batch kept failing for ``max_retry_time`` seconds; the last error is the cause."""
+
+
+@attrs.define
+class _Batch:
+    entries: list[Entry]
+    started: float
+    attempts: int = 0
+    maybe_delivered: bool = False
+    abandoned: bool = False  # stop() already reported it
+
+
+def decode(payload: bytes) -> dict[str, Any]:
+    event: dict[str, Any] = _json.loads(payload)
+    return event
+
+
+class _Core:
+    """The queue, its limits and counters, and the delivery decisions: shared by both drivers.
+
+    Every field is guarded by ``lock``; no I/O ever happens while holding it, except the spool
+    insert of an accepted event (opt-in, so that it is on disk before the caller goes on).
+    """
+
+    def __init__(self, options: BatchingOptions, name: str, log: logging.Logger) -> None:
+        self.options = options
+        self.name = name
+        self.log = log
+        self.policy = RetryPolicy(
+            max_retries=2**31,
+            initial_delay_s=options.retry_initial_delay,
+            max_delay_s=options.retry_max_delay,
+            max_retry_after_s=math.inf,
+        )
+        self._fresh()
+
+    def _fresh(self) -> None:
+        self.lock = threading.Lock()
+        self.items: deque[Entry] = deque()
+        self.bytes = 0
+        self.first_at = 0.0
+        self.flushing = False
+        self.stopping = False
+        self.in_flight: list[_Batch] = []
+        self.enqueued = self.delivered = self.retried = self.dropped = 0
+        self.failed = self.possible_duplicates = 0
+        self._dropped_since_log = 0
+        self._last_drop_log = -math.inf
+        self.spool: Any = None
+        self._spool_ready = False
+        # Adopted spool rows with ids in (after, until] are still to be queued.
+        self._backlog_after = self._backlog_until = 0
+        self.attempted_rows: set[int] = set()
+
+    # ---- accepting (caller's thread, lock held) --------------------------------------------
+
+    def fits(self, size: int) -> bool:
+        return (
+            len(self.items) < self.options.max_queue_events
+            and self.bytes + size <= self.options.max_queue_bytes
+        )
+
+    def append(self, payload: bytes, key: str | None) -> bool:
+        """Queue an accepted event; True when a worker should be woken up."""
+        row = self.spool.insert(payload, key) if self.spool is not None else None
+        if not self.items:
+            self.first_at = time.monotonic()
+        self.items.append((payload, key, row))
+        self.bytes += len(payload)
+        self.enqueued += 1
+        return len(self.items) == self.options.flush_at
+
+    def count_drop(self) -> bool:
+        """Count a refused event; True when it is time to log the drops again."""
+        self.dropped += 1
+        self._dropped_since_log += 1
+        now = time.monotonic()
+        if now - self._last_drop_log >= DROP_LOG_INTERVAL_S:
+            self._last_drop_log = now
+            return True
+        return False
+
+    def drops_to_log(self) -> int:
+        count, self._dropped_since_log = self._dropped_since_log, 0
+        return count
+
+    # ---- taking (worker, lock held) -----------------------------------------------------------
+
+    def ready(self, now: float) -> bool:
+        if not self.items:
+            return False
+        return (
+            len(self.items) >= self.options.flush_at
+            or self.flushing
+            or self.stopping
+            or now - self.first_at >= self.options.flush_interval
+        )
+
+    def wait_time(self, now: float) -> float | None:
+        """How long a worker may sleep before something is due (None: until woken)."""
+        if not self.items:
+            return None
+        return max(0.0, self.options.flush_interval - (now - self.first_at))
+
+    def take(self) -> _Batch:
+        entries: list[Entry] = []
+        size = 0
+        limit_events, limit_bytes = self.options.max_batch_events, self.options.max_batch_bytes
+        while self.items and len(entries) < limit_events:
+            payload = self.items[0][0]
+            if entries and size + len(payload) > limit_bytes:
+                break
+            entries.append(self.items.popleft())
+            size += len(payload)
+        self.bytes -= size
+        if self.items:
+            self.first_at = time.monotonic()
+        else:
+            self.flushing = False
+        batch = _Batch(entries, time.monotonic())
+        if self.attempted_rows:
+            seen = {row for _, _, row in entries} & self.attempted_rows
+            if seen:
+                batch.maybe_delivered = True
+                self.attempted_rows -= seen
+        self.in_flight.append(batch)
+        return batch
+
+    def idle(self) -> bool:
+        return not self.items and not self.in_flight
+
+    def pending(self) -> int:
+        return len(self.items) + sum(len(b.entries) for b in self.in_flight if not b.abandoned)
+
+    # ---- deciding (worker) -------------------------------------------------------------------
+
+    def next_step(self, batch: _Batch, outcome: Outcome, deduplicates: bool) -> float | None:
+        """Record an outcome: None when the batch is settled, else seconds to wait and retry."""
+        if isinstance(outcome, Delivered):
+            self._settle(batch, delivered=True, deduplicates=deduplicates)
+            return None
+        batch.maybe_delivered = batch.maybe_delivered or outcome.maybe_delivered
+        gave_up = time.monotonic() - batch.started >= self.options.max_retry_time
+        if not outcome.retryable or gave_up:
+            self._settle(batch, delivered=False, deduplicates=deduplicates)
+            return None
+        delay = self.policy.backoff(batch.attempts)
+        if outcome.retry_after is not None:
+            delay = max(delay, outcome.retry_after)
+        batch.attempts += 1
+        with self.lock:
+            self.retried += len(batch.entries)
+        return delay
+
+    def _settle(self, batch: _Batch, *, delivered: bool, deduplicates: bool) -> None:
+        with self.lock:
+            if batch in self.in_flight:
+                self.in_flight.remove(batch)
+            count = len(batch.entries)
+            if not batch.abandoned:
+                if delivered:
+                    self.delivered += count
+                    if batch.maybe_delivered and not deduplicates:
+                        self.possible_duplicates += count
+                else:
+                    self.failed += count
+        # Off the disk once delivered, or once handed to on_error; a batch that stop() left in
+        # the spool and that then failed stays there for the next start.
+        rows = [row for _, _, row in batch.entries if row is not None]
+        if rows and self.spool is not None and (delivered or not batch.abandoned):
+            self.spool.delete(rows)
+
+    def abandon_all(self) -> list[Entry]:
+        """At a stop deadline: take everything not yet delivered out of our hands."""
+        with self.lock:
+            left = list(self.items)
+            self.items.clear()
+            self.bytes = 0
+            for batch in self.in_flight:
+                if not batch.abandoned:
+                    batch.abandoned = True
+                    left.extend(batch.entries)
+            spooled = self.spool is not None
+            if not spooled:
+                self.failed += len(left)
+        return [] if spooled else left
+
+    def stats(self) -> BatcherStats:
+        with self.lock:
+            return BatcherStats(
+                enqueued=self.enqueued,
+                delivered=self.delivered,
+                retried=self.retried,
+                dropped=self.dropped,
+                failed=self.failed,
+                possible_duplicates=self.possible_duplicates,
+                queue_depth=len(self.items),
+                queue_bytes=self.bytes,
+                in_flight=sum(len(b.entries) for b in self.in_flight if not b.abandoned),
+                spooled=self.spool.count() if self.spool is not None else 0,
+            )
+
+    # ---- the spool ---------------------------------------------------------------------------
+
+    def open_spool(self) -> None:
+        """Open the spool (first use) and queue what earlier processes left behind."""
+        if self._spool_ready or self.options.spool_path is None:
+            return
+        from ._spool import Spool
+
+        self.spool = Spool(Path(self.options.spool_path))
+        adopted = self.spool.adopt_orphans()
+        self._backlog_after, self._backlog_until = 0, self.spool.last_row()
+        if adopted:
+            self.log.info(
+                "%s: %d events left by an earlier process are sent first", self.name, adopted
+            )
+        self._spool_ready = True
+        self.refill()
+
+    def refill(self) -> None:
+        """Queue spooled leftovers of earlier processes, oldest first, as far as there is room.
+
+        Only adopted leftovers can be on disk and not in memory: events accepted by this process
+        are always queued in memory as well.
+        """
+        if self.spool is None or self._backlog_after >= self._backlog_until:
+            return
+        with self.lock:
+            room = self.options.max_queue_events - len(self.items)
+        if room <= 0:
+            return
+        rows = self.spool.pending(self._backlog_after, self._backlog_until, room)
+        if not rows:
+            self._backlog_after = self._backlog_until
+            return
+        with self.lock:
+            self.items.extendleft(reversed([(r.payload, r.key, r.row) for r in rows]))
+            self.bytes += sum(len(r.payload) for r in rows)
+            self.first_at = time.monotonic() - self.options.flush_interval  # due at once
+            # Sent before and maybe received: re-sending may duplicate them where no key dedupes.
+            self.attempted_rows.update(r.row for r in rows if r.attempted)
+        self._backlog_after = rows[-1].row
+
+    def mark_attempted(self, batch: _Batch) -> None:
+        if self.spool is not None:
+            rows = [row for _, _, row in batch.entries if row is not None]
+            if rows:
+                self.spool.mark_attempted(rows)
+
+    def after_fork(self) -> None:
+        """In a forked child: a fresh queue; the parent's events and spool stay the parent's."""
+        old_spool = self.spool
+        spool_path = self.options.spool_path
+        self._fresh()
+        if old_spool is not None:
+            old_spool.abandon_after_fork()
+        self._spool_ready = spool_path is None
+
+
+# ---- the registry for fork and exit -----------------------------------------------------------
+
+_live: weakref.WeakSet[Any] = weakref.WeakSet()
+_registry_lock = threading.Lock()
+_hooks_installed = False
+
+
+def _register(batcher: Any) -> None:
+    global _hooks_installed
+    with _registry_lock:
+        _live.add(batcher)
+        if not _hooks_installed:
+            os.register_at_fork(after_in_child=_after_fork_in_child)
+            atexit.register(_drain_at_exit)
+            _hooks_installed = True
+
+
+def _after_fork_in_child() -> None:
+    global _registry_lock
+    _registry_lock = threading.Lock()
+    for batcher in list(_live):
+        batcher._after_fork()
+
+
+def _drain_at_exit() -> None:
+    batchers = [b for b in list(_live) if b._accepting]
+    if not batchers:
+        return
+    deadline = time.monotonic() + max(b._core.options.shutdown_timeout for b in batchers)
+    for batcher in batchers:
+        batcher._stop_at_exit(deadline)
+
+
+def _report(
+    core: _Core, listener: ErrorListener | None, entries: list[Entry], error: BaseException
+) -> None:
+    """Hand events given up on to ``on_error`` (or the log, when there is no listener)."""
+    if not entries:
+        return
+    if listener is None:
+        core.log.error(
+            "%s: %d events were not delivered: %s (pass on_error= to receive them)",
+            core.name,
+            len(entries),
+            error,
+        )
+        return
+    try:
+        listener([decode(payload) for payload, _, _ in entries], error)
+    except Exception:
+        core.log.exception("%s: the on_error listener raised", core.name)
+
+
+def _refuse(core: _Core, payload: bytes, why: str) -> bool:
+    """Count and report an event refused at the door (the caller holds ``core.lock``)."""
+    if core.count_drop():
+        core.log.warning(
+            "%s: %d events dropped (%s); raise max_queue_events/max_queue_bytes, or use "
+            "overflow='block'",
+            core.name,
+            core.drops_to_log(),
+            "the queue is full" if why == "full" else "the client is stopped",
+        )
+    if core.options.on_drop is not None:
+        try:
+            core.options.on_drop(decode(payload))
+        except Exception:
+            core.log.exception("%s: the on_drop listener raised", core.name)
+    return False
+
+
+# ---- the sync driver: worker threads ----------------------------------------------------------
+
+
+class Batcher:
+    """Queue + worker threads. ``enqueue`` is the hot path."""
+
+    def __init__(self, sender: Sender, options: BatchingOptions) -> None:
+        self._sender = sender
+        self._core = _Core(options, sender.name, _logger_of(sender))
+        self._init_sync()
+        _register(self)
+
+    def _init_sync(self) -> None:
+        self._wake = threading.Condition(self._core.lock)
+        self._workers: list[threading.Thread] = []
+        self._stop_now = threading.Event()
+        self._accepting = True
+        self._started = False
+        self._start_lock = threading.Lock()
+
+    # ---- the caller's side ------------------------------------------------------------------
+
+    def enqueue(self, payload: bytes, key: str | None) -> bool:
+        """Queue one serialised event; False when it was refused (queue full, or stopped)."""
+        if not self._started:
+            self._start()
+        core = self._core
+        with self._wake:
+            if not self._accepting:
+                return _refuse(core, payload, "stopped")
+            if not core.fits(len(payload)):
+                if core.options.overflow == "block":
+                    self._wake.wait_for(
+                        lambda: core.fits(len(payload)) or not self._accepting,
+                        core.options.block_timeout,
+                    )
+                if not core.fits(len(payload)) or not self._accepting:
+                    return _refuse(core, payload, "full")
+            if core.append(payload, key):
+                self._wake.notify()
+        return True
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._started:
+                return
+            self._core.open_spool()
+            for index in range(self._core.options.concurrency):
+                worker = threading.Thread(
+                    target=self._work,
+                    name=f"session-analytics-{self._core.name}-{index}",
+                    daemon=True,
+                )
+                self._workers.append(worker)
+                worker.start()
+            self._started = True
+
+    def flush(self, timeout: float = 10.0) -> FlushResult:
+        """Send everything queued now; wait up to ``timeout`` seconds for it to be delivered."""
+        core = self._core
+        if not self._started:
+            self._start()
+        deadline = time.monotonic() + timeout
+        with self._wake:
+            core.flushing = True
+            self._wake.notify_all()
+            while not core.idle():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._wake.wait(min(left, 0.05))
+            return FlushResult(core.pending())
+
+    def stop(self, timeout: float = 10.0) -> FlushResult:
+        """Refuse new events, deliver what is queued within ``timeout``, then stop the workers.
+
+        What is still undelivered at the deadline is handed to ``on_error`` (or left in the
+        spool for the next start), never dropped silently.
+        """
+        return self._stop(time.monotonic() + timeout)
+
+    def _stop(self, deadline: float) -> FlushResult:
+        core = self._core
+        with self._wake:
+            if not self._accepting and not self._workers:
+                return FlushResult(core.pending())
+            self._accepting = False
+            core.stopping = True
+            self._wake.notify_all()
+        for worker in self._workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+        pending = core.pending()
+        self._stop_now.set()
+        with self._wake:
+            self._wake.notify_all()
+        left = core.abandon_all()
+        _report(
+            core,
+            core.options.on_error,
+            left,
+            ShutdownError(f"{len(left)} events not confirmed delivered before stop() timed out"),
+        )
+        if pending and core.spool is not None:
+            core.log.warning(
+                "%s: %d events stay in the spool for the next start", core.name, pending
+            )
+        elif core.spool is not None:
+            core.spool.close()
+            core.spool = None
+        self._workers = []
+        return FlushResult(pending)
+
+    def _stop_at_exit(self, deadline: float) -> None:
+        result = self._stop(deadline)
+        if result.pending:
+            self._core.log.warning(
+                "%s: %d events still pending at exit", self._core.name, result.pending
+            )
+
+    def stats(self) -> BatcherStats:
+        return self._core.stats()
+
+    # ---- the workers --------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        core = self._core
+        while True:
+            with self._wake:
+                while True:
+                    if self._stop_now.is_set():
+                        return
+                    now = time.monotonic()
+                    if core.ready(now):
+                        batch = core.take()
+                        self._wake.notify_all()  # room for blocked callers; flush() waiters
+                        break
+                    if core.stopping:
+                        return
+                    self._wake.wait(core.wait_time(now))
+            self._deliver(batch)
+            core.refill()
+
+    def _deliver(self, batch: _Batch) -> None:
+        core = self._core
+        try:
+            while True:
+                core.mark_attempted(batch)
+                outcome = self._sender.send(batch.entries)
+                delay = core.next_step(batch, outcome, self._sender.deduplicates)
+                if delay is None:
+                    if isinstance(outcome, Failed) and not batch.abandoned:
+                        _report(core, core.options.on_error, batch.entries, _final(outcome))
+                    return
+                if self._stop_now.wait(delay):
+                    return  # stop() has taken the batch over
+        except Exception as error:  # a bug must not kill the worker with events in hand
+            core.log.exception("%s: sending a batch failed unexpectedly", core.name)
+            core.next_step(batch, Failed(error, retryable=False), self._sender.deduplicates)
+            _report(core, core.options.on_error, batch.entries, error)
+        finally:
+            with self._wake:
+                self._wake.notify_all()
+
+    def _after_fork(self) -> None:
+        self._core.after_fork()
+        self._init_sync()
+        _sender_after_fork(self._sender)
+
+
+def _logger_of(sender: Any) -> logging.Logger:
+    found: logging.Logger = getattr(sender, "logger", logger)
+    return found
+
+
+def _sender_after_fork(sender: Any) -> None:
+    """A sender that holds connections gets new ones in the child (never the parent's)."""
+    reset = getattr(sender, "after_fork", None)
+    if reset is not None:
+        reset()
+
+
+def _final(outcome: Failed) -> BaseException:
+    if outcome.retryable:
+        gave_up = GaveUpError(f"still failing after retrying: {outcome.error}")
+        gave_up.__cause__ = outcome.error
+        return gave_up
+    return outcome.error
+
+
+# ---- the asyncio driver: tasks of the running loop --------------------------------------------
+
+
+class AsyncBatcher:
+    """Queue + worker tasks on the event loop where the first event was queued.
+
+    ``enqueue`` is a plain function: call it from the loop's thread (any coroutine).
+    """
+
+    def __init__(self, sender: AsyncSender, options: BatchingOptions) -> None:
+        if options.overflow == "block":
+            raise InvalidArgumentError(
+                "overflow='block' would block the event loop; async clients use 'drop_newest'",
+                field="overflow",
+            )
+        self._sender = sender
+        self._core = _Core(options, sender.name, _logger_of(sender))
+        self._init_async()
+        _register(self)
+
+    def _init_async(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stop_now: asyncio.Event | None = None
+        self._accepting = True
+        self._started = False
+
+    def enqueue(self, payload: bytes, key: str | None) -> bool:
+        if not self._started:
+            self._start()
+        core = self._core
+        with core.lock:
+            if not self._accepting:
+                return _refuse(core, payload, "stopped")
+            if not core.fits(len(payload)):
+                return _refuse(core, payload, "full")
+            wake = core.append(payload, key)
+        if wake:
+            self._notify()
+        return True
+
+    def _notify(self) -> None:
+        assert self._loop is not None
+        assert self._wake is not None
+        self._loop.call_soon_threadsafe(self._wake.set)
+
+    def _start(self) -> None:
+        loop = asyncio.get_running_loop()  # an async batcher lives on a running loop
+        self._loop = loop
+        self._wake = asyncio.Event()
+        self._stop_now = asyncio.Event()
+        self._core.open_spool()
+        self._tasks = [
+            loop.create_task(self._work(), name=f"session-analytics-{self._core.name}-{i}")
+            for i in range(self._core.options.concurrency)
+        ]
+        self._started = True
+
+    async def flush(self, timeout: float = 10.0) -> FlushResult:
+        if not self._started:
+            self._start()
+        core = self._core
+        deadline = time.monotonic() + timeout
+        with core.lock:
+            core.flushing = True
+        self._notify()
+        while True:
+            with core.lock:
+                if core.idle():
+                    return FlushResult(0)
+                pending = core.pending()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return FlushResult(pending)
+            await asyncio.sleep(min(left, 0.01))
+
+    async def stop(self, timeout: float = 10.0) -> FlushResult:
+        core = self._core
+        deadline = time.monotonic() + timeout
+        with core.lock:
+            self._accepting = False
+            core.stopping = True
+        if self._tasks:
+            self._notify()
+            await asyncio.wait(self._tasks, timeout=max(0.0, deadline - time.monotonic()))
+        pending = core.pending()
+        if self._stop_now is not None:
+            self._stop_now.set()
+        for task in self._tasks:
+            task.cancel()
+        left = core.abandon_all()
+        _report(
+            core,
+            core.options.on_error,
+            left,
+            ShutdownError(f"{len(left)} events not confirmed delivered before stop() timed out"),
+        )
+        if not pending and core.spool is not None:
+            core.spool.close()
+            core.spool = None
+        self._tasks = []
+        return FlushResult(pending)
+
+    def _stop_at_exit(self, deadline: float) -> None:
+        # The loop is usually gone at exit: nothing can be sent, but nothing is dropped silently.
+        core = self._core
+        self._accepting = False
+        left = core.abandon_all()
+        _report(
+            core,
+            core.options.on_error,
+            left,
+            ShutdownError(f"{len(left)} events queued when the program ended without stop()"),
+        )
+
+    def stats(self) -> BatcherStats:
+        return self._core.stats()
+
+    async def _work(self) -> None:
+        core = self._core
+        assert self._wake is not None
+        assert self._stop_now is not None
+        while not self._stop_now.is_set():
+            with core.lock:
+                now = time.monotonic()
+                batch = core.take() if core.ready(now) else None
+                finished = batch is None and core.stopping
+                wait = core.wait_time(now)
+                if batch is None:
+                    self._wake.clear()
+            if finished:
+                return
+            if batch is None:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), wait)
+                continue
+            await self._deliver(batch)
+            core.refill()
+
+    async def _deliver(self, batch: _Batch) -> None:
+        core = self._core
+        assert self._stop_now is not None
+        try:
+            while True:
+                core.mark_attempted(batch)
+                outcome = await self._sender.send(batch.entries)
+                delay = core.next_step(batch, outcome, self._sender.deduplicates)
+                if delay is None:
+                    if isinstance(outcome, Failed) and not batch.abandoned:
+                        _report(core, core.options.on_error, batch.entries, _final(outcome))
+                    return
+                try:
+                    await asyncio.wait_for(self._stop_now.wait(), delay)
+                    return
+                except asyncio.TimeoutError:
+                    continue
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            core.log.exception("%s: sending a batch failed unexpectedly", core.name)
+            core.next_step(batch, Failed(error, retryable=False), self._sender.deduplicates)
+            _report(core, core.options.on_error, batch.entries, error)
+
+    def _after_fork(self) -> None:
+        self._core.after_fork()
+        self._init_async()
+        _sender_after_fork(self._sender)

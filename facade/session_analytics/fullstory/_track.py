@@ -1,0 +1,172 @@
+"""``fs.events.track()``: FullStory events queued on the caller's thread, sent in the background.
+
+Each event is checked with the same rules as ``fs.events.create`` before it is queued, gets its
+timestamp (now, unless given) and an Idempotency-Key of its own at that moment, and is sent by
+POST /v2/events over a few concurrent requests. The key is what makes a resend harmless: after a
+lost answer, a retry, or a crash with a spool, the API records the event once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+import httpx
+
+from .. import _constants as C
+from .. import _inputs, _json
+from .. import _properties as props
+from .._batcher import BatchingOptions, Delivered, Entry, Failed, Outcome
+from .._calls import status_error
+from .._retry import is_retryable_exception, is_retryable_status, parse_retry_after
+from .._transport import CallScope, call_scope
+from ..errors import FSConnectionError, FSError, FSInvalidArgumentError, FSTimeoutError
+
+UTC = dt.timezone.utc
+# The answer may be lost after the request went out: the event may have been recorded.
+MAYBE_SENT = (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError)
+
+
+def default_options() -> BatchingOptions:
+    """FullStory has no bulk events call: one request per event, four at a time."""
+    return BatchingOptions(
+        flush_interval=0.5,
+        flush_at=1,
+        max_batch_events=1,
+        max_batch_bytes=64 * 1024,
+        max_queue_events=20_000,
+        concurrency=4,
+    )
+
+
+def _fail(field: str, message: str) -> FSInvalidArgumentError:
+    return FSInvalidArgumentError(f"{field}: {message}", field=field)
+
+
+def track_payload(
+    name: Any,
+    user: Any,
+    session: Any,
+    properties: Any,
+    context: Any,
+    timestamp: Any,
+    schema: Any,
+) -> bytes:
+    """The JSON of one event, checked; raises FSInvalidArgumentError naming the field."""
+    if type(name) is not str or not name:
+        raise _fail("name", "events must have a non-empty name")
+    event: dict[str, Any] = {"name": name}
+    simple = context is None and schema is None and (timestamp is None or type(timestamp) is str)
+    if user is not None:
+        if type(user) is dict and all(type(v) is str for v in user.values()):
+            for key in user:
+                if key != "uid" and key != "id":
+                    raise _fail(f"user.{key}", "unknown field; known: id, uid")
+            if "uid" in user and len(user["uid"]) > 256:
+                raise _fail("user.uid", "must be at most 256 characters")
+        else:
+            simple = False
+        event["user"] = user
+    if session is not None:
+        simple = False
+        event["session"] = session
+    if properties is not None:
+        if type(properties) is not dict:
+            simple = False
+        else:
+            try:
+                props.leaves(properties)
+            except props.PropertyRuleError as err:
+                if "is not a JSON value" not in err.reason:  # a datetime, say: normalise below
+                    raise FSInvalidArgumentError(str(err), field=err.field) from None
+                simple = False
+        event["properties"] = properties
+    if context is not None:
+        event["context"] = context
+    if timestamp is not None:
+        event["timestamp"] = timestamp
+    if schema is not None:
+        event["schema"] = schema
+    if simple:
+        if user is not None and "id" in user and "uid" in user:
+            raise _fail("user", "give user.id or user.uid, not both")
+    else:
+        event = _inputs.event_request(event)  # the general path: every rule, every conversion
+    if "timestamp" not in event:
+        event["timestamp"] = dt.datetime.now(UTC)
+    return _json.dumps(event)
+
+
+class TrackSender:
+    """Sends one queued event per request through the client's transport (no transport-level
+    retries: the batcher retries, so the layers never stack)."""
+
+    name = "fullstory-track"
+    deduplicates = True
+    logger = logging.getLogger("session_analytics.fullstory")
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def _post(self, entry: Entry) -> tuple[CallScope, httpx.Response | BaseException]:
+        payload, key, _ = entry
+        with call_scope(max_retries=0) as scope:
+            try:
+                response = self._client._http.post(
+                    "/v2/events",
+                    content=payload,
+                    headers={"Content-Type": "application/json", C.IDEMPOTENCY_HEADER: key or ""},
+                )
+            except httpx.HTTPError as error:
+                return scope, error
+        return scope, response
+
+    def send(self, batch: list[Entry]) -> Outcome:
+        scope, result = self._post(batch[0])
+        return outcome(scope, result)
+
+    def after_fork(self) -> None:
+        self._client._after_fork()
+
+
+class AsyncTrackSender(TrackSender):
+    async def send(self, batch: list[Entry]) -> Outcome:  # type: ignore[override]
+        payload, key, _ = batch[0]
+        with call_scope(max_retries=0) as scope:
+            try:
+                response: httpx.Response | BaseException = await self._client._http.post(
+                    "/v2/events",
+                    content=payload,
+                    headers={"Content-Type": "application/json", C.IDEMPOTENCY_HEADER: key or ""},
+                )
+            except httpx.HTTPError as error:
+                response = error
+        return outcome(scope, response)
+
+
+WHAT = "POST /v2/events (track)"
+
+
+def outcome(scope: CallScope, result: httpx.Response | BaseException) -> Outcome:
+    if isinstance(result, BaseException):
+        error: FSError
+        if isinstance(result, httpx.TimeoutException):
+            error = FSTimeoutError(f"{WHAT}: no answer within the timeout")
+        else:
+            error = FSConnectionError(f"{WHAT}: {type(result).__name__}: {result}")
+        error.__cause__ = result
+        return Failed(
+            error,
+            retryable=is_retryable_exception(result),
+            maybe_delivered=isinstance(result, MAYBE_SENT),
+        )
+    status = result.status_code
+    if 200 <= status < 300:
+        return Delivered()
+    mapped = status_error(WHAT, status, result.headers, result.content, scope)
+    return Failed(
+        mapped,
+        retryable=is_retryable_status(status),
+        retry_after=parse_retry_after(result.headers.get("retry-after")),
+    )

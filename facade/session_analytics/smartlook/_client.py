@@ -1,0 +1,388 @@
+"""Smartlook and AsyncSmartlook: settings, the check handshake, and the event batcher."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import os
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+import attrs
+import httpx
+
+from smartlook_api import Client as SmartlookApiClient
+from smartlook_api.api.backend import check_backend
+from smartlook_api.models import CheckRequest
+
+from .._batcher import AsyncBatcher, Batcher, BatcherStats, BatchingOptions, FlushResult
+from .._retry import RetryPolicy
+from .._transport import async_client, sync_client
+from ..errors import (
+    InvalidArgumentError,
+    SmartlookError,
+    SmartlookInvalidArgumentError,
+    SmartlookProjectError,
+)
+from ._events import event_payload
+from ._sender import (
+    AsyncSmartlookSender,
+    Project,
+    SmartlookSender,
+    check_call_failed,
+    host_url,
+    project_from,
+)
+
+logger = logging.getLogger("session_analytics.smartlook")
+
+KEY_ENV = "SMARTLOOK_KEY"
+HOST_ENV = "SMARTLOOK_HOST"
+FLUSH_INTERVAL_ENV = "SMARTLOOK_FLUSH_INTERVAL_MILLIS"
+LOG_LEVEL_ENV = "SMARTLOOK_LOG_LEVEL"
+DEFAULT_HOST = "manager.smartlook.com"
+DEFAULT_FLUSH_INTERVAL_MS = 10_000
+DEFAULT_TIMEOUT_S = 10.0
+TRACE = 5
+LOG_LEVELS = {
+    "mute": logging.CRITICAL + 10,
+    "trace": TRACE,
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "error": logging.ERROR,
+}
+
+
+@attrs.frozen(kw_only=True)
+class SmartlookSettings:
+    key: str = attrs.field(repr=False)
+    host_url: str
+    flush_interval_s: float
+    log_level: str | None
+    timeout: float
+
+    def __repr__(self) -> str:
+        return (
+            f"SmartlookSettings(host_url={self.host_url!r}, key='***', "
+            f"flush_interval_s={self.flush_interval_s}, log_level={self.log_level!r})"
+        )
+
+
+def _bad(field: str, message: str) -> SmartlookInvalidArgumentError:
+    return SmartlookInvalidArgumentError(f"{field}: {message}", field=field)
+
+
+def resolve_settings(
+    key: str | None,
+    host: str | None,
+    flush_interval_millis: Any,
+    log_level: str | None,
+    timeout: Any,
+) -> SmartlookSettings:
+    """Arguments first, then SMARTLOOK_* environment variables, then defaults."""
+    key = key if key is not None else os.environ.get(KEY_ENV)
+    if not isinstance(key, str) or not key.strip():
+        raise _bad(
+            "key",
+            "no Smartlook project key: pass key=... or set SMARTLOOK_KEY (Smartlook > project "
+            "settings > project key)",
+        )
+    host = host or os.environ.get(HOST_ENV) or DEFAULT_HOST
+    url = host_url(host)
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as err:
+        raise _bad("host", f"{host!r} is not a host name or URL ({err})") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise _bad("host", f"{host!r} is not a host name or an http(s) URL")
+    if flush_interval_millis is None:
+        raw_interval = os.environ.get(FLUSH_INTERVAL_ENV)
+        try:
+            flush_interval_millis = int(raw_interval) if raw_interval else DEFAULT_FLUSH_INTERVAL_MS
+        except ValueError:
+            raise _bad(
+                FLUSH_INTERVAL_ENV, f"must be whole milliseconds, not {raw_interval!r}"
+            ) from None
+    if (
+        isinstance(flush_interval_millis, bool)
+        or not isinstance(flush_interval_millis, int | float)
+        or not math.isfinite(flush_interval_millis)
+        or flush_interval_millis < 0
+    ):
+        raise _bad("flush_interval_millis", "must be milliseconds >= 0 (0: no timer)")
+    level = log_level or os.environ.get(LOG_LEVEL_ENV) or None
+    if level is not None and level.lower() not in LOG_LEVELS:
+        raise _bad("log_level", f"must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
+    if (
+        timeout is None
+        or isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or not math.isfinite(timeout)
+        or timeout <= 0
+    ):
+        raise _bad("timeout", "must be a positive number of seconds")
+    return SmartlookSettings(
+        key=key.strip(),
+        host_url=url,
+        flush_interval_s=math.inf if flush_interval_millis == 0 else flush_interval_millis / 1000,
+        log_level=level.lower() if level else None,
+        timeout=float(timeout),
+    )
+
+
+def apply_log_level(level: str | None) -> None:
+    """Map the Smartlook log level onto the ``session_analytics.smartlook`` logger (the SDK never
+    adds handlers: configure logging to see the lines)."""
+    if level is not None:
+        logging.addLevelName(TRACE, "TRACE")
+        logger.setLevel(LOG_LEVELS[level])
+
+
+def batching_options(
+    settings: SmartlookSettings, batching: BatchingOptions | None
+) -> BatchingOptions:
+    if batching is None:
+        return BatchingOptions(flush_interval=settings.flush_interval_s)
+    if not isinstance(batching, BatchingOptions):
+        raise _bad("batching", "must be a BatchingOptions")
+    return batching
+
+
+class _Base:
+    settings: SmartlookSettings
+    _project: Project | None
+    _batcher: Any
+
+    def event(
+        self,
+        vid: str,
+        name: str,
+        value: str | None = None,
+        props: dict[str, str | int | float | bool] | None = None,
+        sid: str | None = None,
+        *,
+        type: str = "custom",
+    ) -> bool:
+        """Queue one event and return at once; False when the queue refused it (see stats).
+
+        Raises:
+            SmartlookInvalidArgumentError: a bad argument, named; nothing was queued.
+        """
+        return bool(self._batcher.enqueue(event_payload(vid, name, value, props, sid, type), None))
+
+    def stats(self) -> BatcherStats:
+        """Counters: enqueued, delivered, retried, dropped, failed, possible_duplicates, ..."""
+        stats: BatcherStats = self._batcher.stats()
+        return stats
+
+    @property
+    def project(self) -> Project | None:
+        """The project id, store group and events host, once the check has succeeded."""
+        return self._project
+
+    def _checked(self, found: Project | SmartlookError) -> Project | SmartlookError:
+        if isinstance(found, Project):
+            self._project = found
+            logger.debug("smartlook: project %s, events to %s", found.pid, found.events_url)
+        else:
+            logger.warning("smartlook: the check did not succeed: %s", found)
+        return found
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(host={self.settings.host_url!r}, key='***')"
+
+
+class Smartlook(_Base):
+    """A Smartlook backend events client (sync): ``event()`` queues, a thread sends.
+
+    Args:
+        key: the project key; defaults to SMARTLOOK_KEY.
+        host: defaults to SMARTLOOK_HOST, then manager.smartlook.com (HTTPS). A value with a
+            scheme (``http://127.0.0.1:8765``) is used as is, and its scheme is kept for the
+            events host that the check names.
+        flush_interval_millis: defaults to SMARTLOOK_FLUSH_INTERVAL_MILLIS, then 10000; 0 means
+            no timer.
+        log_level: mute, trace, debug, info or error; defaults to SMARTLOOK_LOG_LEVEL.
+        timeout: seconds per request.
+        batching: queue and batch settings (BatchingOptions); its flush_interval wins.
+        check: do the check handshake now, and raise SmartlookProjectError if the key is
+            refused. When Smartlook cannot be reached, the check is retried before the first
+            send instead.
+
+    Raises:
+        SmartlookInvalidArgumentError: no key, or a bad setting (before any I/O).
+        SmartlookProjectError: the key was refused, or analytics is off for the project.
+    """
+
+    def __init__(
+        self,
+        key: str | None = None,
+        *,
+        host: str | None = None,
+        flush_interval_millis: float | None = None,
+        log_level: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        batching: BatchingOptions | None = None,
+        http_client: httpx.Client | None = None,
+        check: bool = True,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.settings = resolve_settings(key, host, flush_interval_millis, log_level, timeout)
+        apply_log_level(self.settings.log_level)
+        options = batching_options(self.settings, batching)
+        self._make_http: Callable[[], httpx.Client] = functools.partial(
+            sync_client,
+            base_url=self.settings.host_url,
+            api_key=None,  # Smartlook takes no Authorization header; the key goes in the check
+            timeout=self.settings.timeout,
+            policy=RetryPolicy(max_retries=2),
+            integration_source=None,
+            http_client=http_client,
+            transport=transport,
+        )
+        self._http = self._make_http()
+        self.raw = SmartlookApiClient(base_url=self.settings.host_url)
+        self.raw.set_httpx_client(self._http)
+        self._project = None
+        self._batcher = Batcher(SmartlookSender(self), options)
+        self._stopped = False
+        if check:
+            found = self._check_once()
+            if isinstance(found, SmartlookProjectError):
+                self._batcher.stop(0)
+                raise found
+
+    def _check_once(self) -> Project | SmartlookError:
+        if self._project is not None:
+            return self._project
+        try:
+            response = check_backend.sync_detailed(
+                client=self.raw, body=CheckRequest(key=self.settings.key)
+            )
+        except Exception as error:
+            return self._checked(check_call_failed(error))
+        return self._checked(project_from(response, self.settings.host_url))
+
+    def flush(self, timeout: float = 10.0) -> FlushResult:
+        """Send what is queued now; wait up to ``timeout`` s. ``.pending`` is what is left."""
+        result: FlushResult = self._batcher.flush(timeout)
+        return result
+
+    def stop(self, timeout: float = 10.0) -> FlushResult:
+        """Deliver what is queued (for up to ``timeout`` s), then stop; later events are refused.
+        What is still undelivered goes to ``on_error`` or stays in the spool."""
+        if self._stopped:
+            return FlushResult(0)
+        self._stopped = True
+        result: FlushResult = self._batcher.stop(timeout)
+        self._http.close()
+        return result
+
+    def _after_fork(self) -> None:
+        self._http = self._make_http()
+        self.raw.set_httpx_client(self._http)
+
+    def __enter__(self) -> Smartlook:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class AsyncSmartlook(_Base):
+    """A Smartlook client for asyncio: ``event()`` queues (a plain call, from the loop's thread),
+    a task of the running loop sends. No I/O in the constructor: ``await check()`` to find out
+    early whether the key is accepted. Use one per event loop and ``await stop()`` it (or
+    ``async with``)."""
+
+    def __init__(
+        self,
+        key: str | None = None,
+        *,
+        host: str | None = None,
+        flush_interval_millis: float | None = None,
+        log_level: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        batching: BatchingOptions | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.settings = resolve_settings(key, host, flush_interval_millis, log_level, timeout)
+        apply_log_level(self.settings.log_level)
+        options = batching_options(self.settings, batching)
+        self._make_http: Callable[[], httpx.AsyncClient] = functools.partial(
+            async_client,
+            base_url=self.settings.host_url,
+            api_key=None,
+            timeout=self.settings.timeout,
+            policy=RetryPolicy(max_retries=2),
+            integration_source=None,
+            http_client=http_client,
+            transport=transport,
+        )
+        self._http = self._make_http()
+        self.raw = SmartlookApiClient(base_url=self.settings.host_url)
+        self.raw.set_async_httpx_client(self._http)
+        self._project = None
+        self._batcher = AsyncBatcher(AsyncSmartlookSender(self), options)
+        self._stopped = False
+
+    async def check(self) -> Project:
+        """Do the check handshake now.
+
+        Raises:
+            SmartlookProjectError: the key was refused, or analytics is off.
+            SmartlookError: Smartlook could not be reached (the check is retried later).
+        """
+        found = await self._acheck_once()
+        if isinstance(found, SmartlookError):
+            raise found
+        return found
+
+    async def _acheck_once(self) -> Project | SmartlookError:
+        if self._project is not None:
+            return self._project
+        try:
+            response = await check_backend.asyncio_detailed(
+                client=self.raw, body=CheckRequest(key=self.settings.key)
+            )
+        except Exception as error:
+            return self._checked(check_call_failed(error))
+        return self._checked(project_from(response, self.settings.host_url))
+
+    async def flush(self, timeout: float = 10.0) -> FlushResult:
+        result: FlushResult = await self._batcher.flush(timeout)
+        return result
+
+    async def stop(self, timeout: float = 10.0) -> FlushResult:
+        if self._stopped:
+            return FlushResult(0)
+        self._stopped = True
+        result: FlushResult = await self._batcher.stop(timeout)
+        await self._http.aclose()
+        return result
+
+    def _after_fork(self) -> None:
+        self._http = self._make_http()
+        self.raw.set_async_httpx_client(self._http)
+
+    async def __aenter__(self) -> AsyncSmartlook:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+
+__all__ = ["AsyncSmartlook", "InvalidArgumentError", "Smartlook", "SmartlookSettings"]

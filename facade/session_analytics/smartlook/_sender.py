@@ -1,0 +1,209 @@
+"""The two Smartlook calls: the check handshake, and sending one batch of queued events.
+
+The handshake is done through the generated ``smartlook_api`` client. A batch is sent as the
+events' JSON as they were serialised when accepted, joined into ``{"events": [...]}``, so the
+worker never encodes anything again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import attrs
+import httpx
+
+from smartlook_api.models import CheckResponse, ErrorResponse
+
+from .._batcher import Delivered, Entry, Failed, Outcome
+from .._retry import is_retryable_exception, is_retryable_status, parse_retry_after
+from .._transport import call_scope
+from ..errors import (
+    SmartlookApiError,
+    SmartlookConnectionError,
+    SmartlookError,
+    SmartlookProjectError,
+)
+
+logger = logging.getLogger("session_analytics.smartlook")
+ANALYTICS_OFF = "Analytics module is not enabled"
+MAYBE_SENT = (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError)
+
+
+@attrs.frozen
+class Project:
+    pid: str
+    group: str
+    events_url: str  # where /events/backend lives
+
+
+def host_url(host: str) -> str:
+    """``manager.smartlook.com`` -> ``https://manager.smartlook.com``; a scheme is kept."""
+    host = host.strip().rstrip("/")
+    return host if "://" in host else f"https://{host}"
+
+
+def analytics_url(analytics_host: str, configured: str) -> str:
+    """The events host from the check answer: a bare host takes the configured host's scheme."""
+    if "://" in analytics_host:
+        return analytics_host.rstrip("/")
+    scheme = httpx.URL(configured).scheme or "https"
+    return f"{scheme}://{analytics_host.strip().rstrip('/')}"
+
+
+def project_from(response: Any, configured: str) -> Project | SmartlookError:
+    """The project from a check answer, or the error it amounts to."""
+    status = int(response.status_code)
+    parsed = response.parsed
+    if status == 200 and isinstance(parsed, CheckResponse):
+        if not parsed.analytics.ok:
+            reason = parsed.analytics.error if isinstance(parsed.analytics.error, str) else ""
+            return SmartlookProjectError(f"{ANALYTICS_OFF} for this project. {reason}".strip())
+        host = parsed.analytics.host
+        if not isinstance(host, str) or not host:
+            return SmartlookApiError(
+                "the check answer named no analytics host", http_status_code=status
+            )
+        return Project(parsed.pid, parsed.options.store_group, analytics_url(host, configured))
+    code = parsed.code if isinstance(parsed, ErrorResponse) else None
+    message = parsed.message if isinstance(parsed, ErrorResponse) else None
+    text = f"{code}: {message}" if code else (message or "no error body")
+    if status in (400, 401, 403, 404):
+        return SmartlookProjectError(
+            f"Smartlook refused the project key ({status} {text}); check SMARTLOOK_KEY"
+        )
+    return SmartlookApiError(
+        f"the Smartlook check answered {status} ({text})",
+        http_status_code=status,
+        code=code,
+        api_message=message,
+        retry_after=parse_retry_after(response.headers.get("retry-after")),
+    )
+
+
+def check_outcome(error: SmartlookError) -> Failed:
+    if isinstance(error, SmartlookProjectError):
+        return Failed(error, retryable=False)
+    if isinstance(error, SmartlookApiError):
+        return Failed(
+            error,
+            retryable=is_retryable_status(error.http_status_code),
+            retry_after=error.retry_after,
+        )
+    return Failed(error, retryable=True)
+
+
+def batch_body(batch: list[Entry]) -> bytes:
+    return b'{"events":[' + b",".join(payload for payload, _, _ in batch) + b"]}"
+
+
+def send_outcome(result: httpx.Response | BaseException) -> Outcome:
+    if isinstance(result, BaseException):
+        error = SmartlookConnectionError(
+            f"sending events failed: {type(result).__name__}: {result}"
+        )
+        error.__cause__ = result
+        return Failed(
+            error,
+            retryable=is_retryable_exception(result),
+            maybe_delivered=isinstance(result, MAYBE_SENT),
+        )
+    status = result.status_code
+    if 200 <= status < 300:
+        return Delivered()
+    try:
+        body = result.json()
+    except ValueError:
+        body = None
+    code = body.get("code") if isinstance(body, dict) else None
+    message = body.get("message") if isinstance(body, dict) else result.text[:200]
+    api_error: SmartlookError
+    if status == 404:
+        api_error = SmartlookProjectError(
+            f"Smartlook no longer knows this project ({code}: {message})"
+        )
+    else:
+        api_error = SmartlookApiError(
+            f"sending events answered {status} ({code}: {message})",
+            http_status_code=status,
+            code=code if isinstance(code, str) else None,
+            api_message=message if isinstance(message, str) else None,
+            retry_after=parse_retry_after(result.headers.get("retry-after")),
+        )
+    return Failed(
+        api_error,
+        retryable=is_retryable_status(status),
+        retry_after=parse_retry_after(result.headers.get("retry-after")),
+    )
+
+
+class SmartlookSender:
+    """Does the handshake once (when ``init`` could not), then sends batches."""
+
+    name = "smartlook"
+    deduplicates = False  # no idempotency on Smartlook: a resent batch is recorded twice
+    logger = logger
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._lock = threading.Lock()
+
+    def send(self, batch: list[Entry]) -> Outcome:
+        project = self._client._project
+        if project is None:
+            with self._lock:
+                found = self._client._check_once()
+            if not isinstance(found, Project):
+                return check_outcome(found)
+            project = found
+        with call_scope(max_retries=0):
+            try:
+                result: httpx.Response | BaseException = self._client._http.post(
+                    f"{project.events_url}/events/backend",
+                    params={"pid": project.pid, "group": project.group},
+                    content=batch_body(batch),
+                    headers={"Content-Type": "application/json"},
+                )
+            except httpx.HTTPError as error:
+                result = error
+        return send_outcome(result)
+
+    def after_fork(self) -> None:
+        self._lock = threading.Lock()
+        self._client._after_fork()
+
+
+class AsyncSmartlookSender(SmartlookSender):
+    async def send(self, batch: list[Entry]) -> Outcome:  # type: ignore[override]
+        project = self._client._project
+        if project is None:
+            found = await self._client._acheck_once()
+            if not isinstance(found, Project):
+                return check_outcome(found)
+            project = found
+        with call_scope(max_retries=0):
+            try:
+                result: httpx.Response | BaseException = await self._client._http.post(
+                    f"{project.events_url}/events/backend",
+                    params={"pid": project.pid, "group": project.group},
+                    content=batch_body(batch),
+                    headers={"Content-Type": "application/json"},
+                )
+            except httpx.HTTPError as error:
+                result = error
+        return send_outcome(result)
+
+
+def check_call_failed(error: BaseException) -> SmartlookError:
+    failed: SmartlookError
+    if isinstance(error, httpx.HTTPError):
+        failed = SmartlookConnectionError(
+            f"the Smartlook check failed: {type(error).__name__}: {error}"
+        )
+    else:
+        failed = SmartlookApiError(
+            f"the Smartlook check answer could not be read: {error}", http_status_code=200
+        )
+    failed.__cause__ = error
+    return failed
