@@ -21,7 +21,6 @@ its own. At interpreter exit, every batcher gets a short shared deadline to drai
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import contextlib
 import logging
@@ -33,13 +32,16 @@ import weakref
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import attrs
 
 from . import _json
 from ._retry import RetryPolicy
 from .errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    import asyncio
 
 logger = logging.getLogger("session_analytics")
 
@@ -760,6 +762,8 @@ class AsyncBatcher:
         self._loop.call_soon_threadsafe(self._wake.set)
 
     def _start(self) -> None:
+        import asyncio  # imported on first use: sync programs never pay for it
+
         loop = asyncio.get_running_loop()  # an async batcher lives on a running loop
         self._loop = loop
         self._wake = asyncio.Event()
@@ -772,6 +776,8 @@ class AsyncBatcher:
         self._started = True
 
     async def flush(self, timeout: float = 10.0) -> FlushResult:
+        import asyncio
+
         if not self._started:
             self._start()
         core = self._core
@@ -790,6 +796,8 @@ class AsyncBatcher:
             await asyncio.sleep(min(left, 0.01))
 
     async def stop(self, timeout: float = 10.0) -> FlushResult:
+        import asyncio
+
         core = self._core
         deadline = time.monotonic() + timeout
         with core.lock:
@@ -832,6 +840,8 @@ class AsyncBatcher:
         return self._core.stats()
 
     async def _work(self) -> None:
+        import asyncio
+
         core = self._core
         assert self._wake is not None
         assert self._stop_now is not None
@@ -853,6 +863,8 @@ class AsyncBatcher:
             core.refill()
 
     async def _deliver(self, batch: _Batch) -> None:
+        import asyncio
+
         core = self._core
         assert self._stop_now is not None
         try:

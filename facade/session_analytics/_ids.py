@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import secrets
 
 _prefix = ""
 _counter = itertools.count()
@@ -14,7 +13,7 @@ _counter = itertools.count()
 
 def _reset() -> None:
     global _prefix, _counter
-    _prefix = secrets.token_hex(16) + "."
+    _prefix = os.urandom(16).hex() + "."
     _counter = itertools.count(1)
 
 

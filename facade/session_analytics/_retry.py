@@ -10,7 +10,6 @@ error with its ``retry_after`` instead of a stalled thread.
 from __future__ import annotations
 
 import datetime
-import email.utils
 import math
 import random
 import time
@@ -35,6 +34,8 @@ def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -
     try:
         seconds = float(text)
     except ValueError:
+        import email.utils  # only an HTTP-date needs it; most Retry-After values are seconds
+
         try:
             parsed = email.utils.parsedate_to_datetime(text) if text else None
         except (TypeError, ValueError, OverflowError):

@@ -13,12 +13,11 @@ generated parser choked on the body.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-import platform
 import re
 import socket
+import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Generator, Iterator
@@ -34,7 +33,8 @@ from ._version import __version__
 logger = logging.getLogger("session_analytics")
 
 USER_AGENT = (
-    f"session-analytics/{__version__} python/{platform.python_version()} httpx/{httpx.__version__}"
+    f"session-analytics/{__version__} python/{'.'.join(map(str, sys.version_info[:3]))} "
+    f"httpx/{httpx.__version__}"
 )
 # Creates that the API makes idempotent with an Idempotency-Key (not the update: it takes none).
 IDEMPOTENT_POST = re.compile(r"/v2(?:beta)?/(?:users|events)(?:/batch)?/?\Z")
@@ -42,6 +42,13 @@ RETRIES_EXTENSION = "session_analytics.retries"
 # asyncio turns Nagle off by itself; the sync transport must ask, or a POST whose headers and
 # body go out in two writes can wait for a delayed ACK.
 NO_DELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+
+
+async def asyncio_sleep(seconds: float) -> None:
+    # asyncio is imported on first use: sync programs never pay for importing it.
+    import asyncio
+
+    await asyncio.sleep(seconds)
 
 
 @attrs.define
@@ -193,11 +200,11 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
         self,
         inner: httpx.AsyncBaseTransport,
         policy: RetryPolicy,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         self._inner = inner
         self._policy = policy
-        self._sleep = sleep
+        self._sleep = sleep or asyncio_sleep
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         _prepare(request)
@@ -312,7 +319,7 @@ def async_client(
     integration_source: str | None,
     http_client: httpx.AsyncClient | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
 ) -> httpx.AsyncClient:
     inner: httpx.AsyncBaseTransport
     if transport is not None:

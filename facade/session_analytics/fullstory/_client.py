@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import time
 import weakref
@@ -18,7 +17,7 @@ from .. import _constants as C
 from .._batcher import AsyncBatcher, Batcher, BatcherStats, BatchingOptions, FlushResult
 from .._config import FullStoryConfig, fullstory_config
 from .._retry import RetryPolicy
-from .._transport import async_client, sync_client
+from .._transport import async_client, asyncio_sleep, sync_client
 from ..errors import FSInvalidArgumentError
 from ._events import AsyncEvents, Events
 from ._track import AsyncTrackSender, TrackSender, default_options
@@ -160,7 +159,7 @@ class AsyncFullStory(_Base):
         batching: BatchingOptions | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         retry_policy: RetryPolicy | None = None,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        sleep: Callable[[float], Awaitable[None]] = asyncio_sleep,
     ) -> None:
         self.config = fullstory_config(
             api_key=api_key,

@@ -14,7 +14,6 @@ The lifecycle is one IO-free flow (:meth:`_JobCore.flow`), driven by a thread fo
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import math
@@ -44,6 +43,8 @@ from ..errors import (
 from . import _requests as R
 
 if TYPE_CHECKING:
+    import asyncio
+
     from ._client import AsyncFullStory, FullStory
 
 I = TypeVar("I")  # noqa: E741 - an imported item
@@ -510,6 +511,8 @@ class AsyncBatchJob(_JobCore[I, F]):
         for args in self._register(event, listener):
             result = call_listener(listener, args, event)
             if inspect.isawaitable(result):
+                import asyncio
+
                 future = asyncio.ensure_future(result)
                 self._pending.add(future)
                 future.add_done_callback(self._pending.discard)
@@ -526,6 +529,8 @@ class AsyncBatchJob(_JobCore[I, F]):
         return self
 
     def _launch(self, job_id: str | None, *, restart: bool) -> None:
+        import asyncio
+
         loop = asyncio.get_running_loop()  # raises outside a loop: an async job needs one
         if not self._start(job_id, restart=restart):
             return
@@ -533,6 +538,8 @@ class AsyncBatchJob(_JobCore[I, F]):
         self._client._track_job(self)
 
     async def _run(self) -> None:
+        import asyncio
+
         try:
             await drive_async(self.flow(), self._client.raw, asyncio.sleep)
         except asyncio.CancelledError:
@@ -549,6 +556,8 @@ class AsyncBatchJob(_JobCore[I, F]):
 
     async def wait(self, timeout: float | None = None) -> BatchJobResult[I, F]:
         """Wait until the job is done and return its result (see BatchJob.wait)."""
+        import asyncio
+
         if self._task is None:
             raise FSInvalidArgumentError("execute() the job before waiting for it", field="job")
         try:
