@@ -7,7 +7,7 @@ SPECS := $(filter-out %.config.yaml,$(wildcard openapi/*.yaml))
 
 .DEFAULT_GOAL := help
 .PHONY: help setup regenerate check-generated validate-specs lint format typecheck test check \
-	sandbox bench clean
+	sandbox bench soak clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -51,6 +51,10 @@ sandbox: $(STAMP)  ## run the local emulator on http://127.0.0.1:8765 (ARGS="--a
 bench: $(STAMP)  ## run the benchmarks; numbers go to benchmarks/results/
 	$(BIN)/python benchmarks/sandbox_throughput.py
 	$(BIN)/python benchmarks/import_memory.py
+
+soak: $(STAMP)  ## the fault-proof scenarios with 200,000 events per path (minutes)
+	SESSION_ANALYTICS_SOAK_EVENTS=200000 $(BIN)/python -m pytest -k "fault" \
+		tests/smartlook/test_smartlook.py tests/fullstory/test_track.py
 
 clean:  ## remove the virtualenv and build leftovers
 	rm -rf $(VENV) build dist .mypy_cache .pytest_cache .ruff_cache

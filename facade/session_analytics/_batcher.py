@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import heapq
 import logging
 import math
 import os
@@ -197,13 +198,15 @@ class GaveUpError(Exception):
     """A batch kept failing for ``max_retry_time`` seconds; the last error is the cause."""
 
 
-@attrs.define
+@attrs.define(eq=False)
 class _Batch:
     entries: list[Entry]
     started: float
     attempts: int = 0
-    maybe_delivered: bool = False
-    abandoned: bool = False  # stop() already reported it
+    # Events of this batch that may already have arrived (a dropped answer; or adopted from a
+    # dead process's spool after an attempt): re-sending them may duplicate where nothing dedupes.
+    suspects: int = 0
+    abandoned: bool = False  # stop() already handed it over
 
 
 def decode(payload: bytes) -> dict[str, Any]:
@@ -211,11 +214,22 @@ def decode(payload: bytes) -> dict[str, Any]:
     return event
 
 
+@attrs.frozen
+class _Refusal:
+    """An event refused at the door, reported once the lock is released."""
+
+    payload: bytes
+    why: str
+    log_count: int  # > 0: time to log this many drops
+
+
 class _Core:
     """The queue, its limits and counters, and the delivery decisions: shared by both drivers.
 
-    Every field is guarded by ``lock``; no I/O ever happens while holding it, except the spool
-    insert of an accepted event (opt-in, so that it is on disk before the caller goes on).
+    Every field is guarded by ``lock``. Nothing slow happens under it (listeners and logging run
+    after it is released) except the spool insert of an accepted event, which is opt-in and must
+    be on disk before the caller goes on. A batch whose send failed is parked until its retry is
+    due, so one Retry-After never holds a worker while other events wait.
     """
 
     def __init__(self, options: BatchingOptions, name: str, log: logging.Logger) -> None:
@@ -237,7 +251,9 @@ class _Core:
         self.first_at = 0.0
         self.flushing = False
         self.stopping = False
-        self.in_flight: list[_Batch] = []
+        self.in_flight: list[_Batch] = []  # taken from the queue, not settled (parked included)
+        self.parked: list[tuple[float, int, _Batch]] = []  # (due, tie-break, batch), a heap
+        self._parked_seq = 0
         self.enqueued = self.delivered = self.retried = self.dropped = 0
         self.failed = self.possible_duplicates = 0
         self._dropped_since_log = 0
@@ -257,32 +273,48 @@ class _Core:
         )
 
     def append(self, payload: bytes, key: str | None) -> bool:
-        """Queue an accepted event; True when a worker should be woken up."""
+        """Queue an accepted event; True when a worker should be woken up (the queue was empty,
+        so its timer starts now; or ``flush_at`` is reached)."""
         row = self.spool.insert(payload, key) if self.spool is not None else None
         if not self.items:
             self.first_at = time.monotonic()
         self.items.append((payload, key, row))
         self.bytes += len(payload)
         self.enqueued += 1
-        return len(self.items) == self.options.flush_at
+        count = len(self.items)
+        return count == 1 or count == self.options.flush_at
 
-    def count_drop(self) -> bool:
-        """Count a refused event; True when it is time to log the drops again."""
+    def refuse(self, payload: bytes, why: str) -> _Refusal:
         self.dropped += 1
         self._dropped_since_log += 1
         now = time.monotonic()
+        log_count = 0
         if now - self._last_drop_log >= DROP_LOG_INTERVAL_S:
             self._last_drop_log = now
-            return True
-        return False
+            log_count, self._dropped_since_log = self._dropped_since_log, 0
+        return _Refusal(payload, why, log_count)
 
-    def drops_to_log(self) -> int:
-        count, self._dropped_since_log = self._dropped_since_log, 0
-        return count
+    def report_refusal(self, refusal: _Refusal) -> None:
+        """Log (at most once per interval) and tell ``on_drop``; the lock is NOT held."""
+        if refusal.log_count:
+            self.log.warning(
+                "%s: %d events dropped (%s); raise max_queue_events/max_queue_bytes, or use "
+                "overflow='block'",
+                self.name,
+                refusal.log_count,
+                "the queue is full" if refusal.why == "full" else "the client is stopped",
+            )
+        if self.options.on_drop is not None:
+            try:
+                self.options.on_drop(decode(refusal.payload))
+            except Exception:
+                self.log.exception("%s: the on_drop listener raised", self.name)
 
     # ---- taking (worker, lock held) -----------------------------------------------------------
 
     def ready(self, now: float) -> bool:
+        if self.parked and self.parked[0][0] <= now:
+            return True
         if not self.items:
             return False
         return (
@@ -294,11 +326,17 @@ class _Core:
 
     def wait_time(self, now: float) -> float | None:
         """How long a worker may sleep before something is due (None: until woken)."""
-        if not self.items:
-            return None
-        return max(0.0, self.options.flush_interval - (now - self.first_at))
+        waits = []
+        if self.items and self.options.flush_interval != math.inf:
+            waits.append(self.options.flush_interval - (now - self.first_at))
+        if self.parked:
+            waits.append(self.parked[0][0] - now)
+        return max(0.0, min(waits)) if waits else None
 
-    def take(self) -> _Batch:
+    def take(self, now: float) -> _Batch:
+        """The next batch to send: a parked one that is due, else a new one from the queue."""
+        if self.parked and self.parked[0][0] <= now:
+            return heapq.heappop(self.parked)[2]
         entries: list[Entry] = []
         size = 0
         limit_events, limit_bytes = self.options.max_batch_events, self.options.max_batch_bytes
@@ -309,40 +347,53 @@ class _Core:
             entries.append(self.items.popleft())
             size += len(payload)
         self.bytes -= size
-        if self.items:
-            self.first_at = time.monotonic()
-        else:
+        if not self.items:
             self.flushing = False
-        batch = _Batch(entries, time.monotonic())
+        # What is left keeps the age of the oldest: a backlog past its interval drains at once.
+        batch = _Batch(entries, now)
         if self.attempted_rows:
             seen = {row for _, _, row in entries} & self.attempted_rows
             if seen:
-                batch.maybe_delivered = True
+                batch.suspects = len(seen)
                 self.attempted_rows -= seen
         self.in_flight.append(batch)
         return batch
 
+    def park(self, batch: _Batch, delay: float) -> None:
+        with self.lock:
+            if batch.abandoned:
+                return
+            self._parked_seq += 1
+            heapq.heappush(self.parked, (time.monotonic() + delay, self._parked_seq, batch))
+
     def idle(self) -> bool:
         return not self.items and not self.in_flight
+
+    def workers_done(self) -> bool:
+        """While stopping: nothing left for a worker to pick up."""
+        return not self.items and not self.parked
 
     def pending(self) -> int:
         return len(self.items) + sum(len(b.entries) for b in self.in_flight if not b.abandoned)
 
-    # ---- deciding (worker) -------------------------------------------------------------------
+    # ---- deciding (worker, lock NOT held) ----------------------------------------------------
 
     def next_step(self, batch: _Batch, outcome: Outcome, deduplicates: bool) -> float | None:
-        """Record an outcome: None when the batch is settled, else seconds to wait and retry."""
+        """Record an outcome: None when the batch is settled, else seconds until its retry."""
         if isinstance(outcome, Delivered):
             self._settle(batch, delivered=True, deduplicates=deduplicates)
             return None
-        batch.maybe_delivered = batch.maybe_delivered or outcome.maybe_delivered
-        gave_up = time.monotonic() - batch.started >= self.options.max_retry_time
-        if not outcome.retryable or gave_up:
-            self._settle(batch, delivered=False, deduplicates=deduplicates)
-            return None
+        if outcome.maybe_delivered:
+            # Each lost answer may have left one more copy on the server.
+            batch.suspects += len(batch.entries)
         delay = self.policy.backoff(batch.attempts)
         if outcome.retry_after is not None:
             delay = max(delay, outcome.retry_after)
+        # Give up now rather than wait past max_retry_time (a long Retry-After included).
+        out_of_time = time.monotonic() + delay - batch.started > self.options.max_retry_time
+        if not outcome.retryable or out_of_time:
+            self._settle(batch, delivered=False, deduplicates=deduplicates)
+            return None
         batch.attempts += 1
         with self.lock:
             self.retried += len(batch.entries)
@@ -356,8 +407,8 @@ class _Core:
             if not batch.abandoned:
                 if delivered:
                     self.delivered += count
-                    if batch.maybe_delivered and not deduplicates:
-                        self.possible_duplicates += count
+                    if not deduplicates:
+                        self.possible_duplicates += batch.suspects
                 else:
                     self.failed += count
         # Off the disk once delivered, or once handed to on_error; a batch that stop() left in
@@ -372,6 +423,7 @@ class _Core:
             left = list(self.items)
             self.items.clear()
             self.bytes = 0
+            self.parked.clear()
             for batch in self.in_flight:
                 if not batch.abandoned:
                     batch.abandoned = True
@@ -383,7 +435,7 @@ class _Core:
 
     def stats(self) -> BatcherStats:
         with self.lock:
-            return BatcherStats(
+            stats = BatcherStats(
                 enqueued=self.enqueued,
                 delivered=self.delivered,
                 retried=self.retried,
@@ -393,8 +445,10 @@ class _Core:
                 queue_depth=len(self.items),
                 queue_bytes=self.bytes,
                 in_flight=sum(len(b.entries) for b in self.in_flight if not b.abandoned),
-                spooled=self.spool.count() if self.spool is not None else 0,
+                spooled=0,
             )
+        spool = self.spool
+        return attrs.evolve(stats, spooled=spool.count()) if spool is not None else stats
 
     # ---- the spool ---------------------------------------------------------------------------
 
@@ -420,29 +474,42 @@ class _Core:
         Only adopted leftovers can be on disk and not in memory: events accepted by this process
         are always queued in memory as well.
         """
-        if self.spool is None or self._backlog_after >= self._backlog_until:
+        spool = self.spool
+        if spool is None or self._backlog_after >= self._backlog_until:
             return
         with self.lock:
             room = self.options.max_queue_events - len(self.items)
         if room <= 0:
             return
-        rows = self.spool.pending(self._backlog_after, self._backlog_until, room)
+        rows = spool.pending(self._backlog_after, self._backlog_until, room)
         if not rows:
             self._backlog_after = self._backlog_until
             return
         with self.lock:
             self.items.extendleft(reversed([(r.payload, r.key, r.row) for r in rows]))
             self.bytes += sum(len(r.payload) for r in rows)
+            self.enqueued += len(rows)
             self.first_at = time.monotonic() - self.options.flush_interval  # due at once
-            # Sent before and maybe received: re-sending may duplicate them where no key dedupes.
             self.attempted_rows.update(r.row for r in rows if r.attempted)
         self._backlog_after = rows[-1].row
 
     def mark_attempted(self, batch: _Batch) -> None:
-        if self.spool is not None:
+        spool = self.spool
+        if spool is not None:
             rows = [row for _, _, row in batch.entries if row is not None]
             if rows:
-                self.spool.mark_attempted(rows)
+                spool.mark_attempted(rows)
+
+    def close_spool(self, pending: int) -> None:
+        """Let go of the spool (its lock too, so another client may adopt what is left)."""
+        spool, self.spool = self.spool, None
+        if spool is None:
+            return
+        if pending:
+            self.log.warning(
+                "%s: %d events stay in the spool for the next start", self.name, pending
+            )
+        spool.close()
 
     def after_fork(self) -> None:
         """In a forked child: a fresh queue; the parent's events and spool stay the parent's."""
@@ -507,22 +574,33 @@ def _report(
         core.log.exception("%s: the on_error listener raised", core.name)
 
 
-def _refuse(core: _Core, payload: bytes, why: str) -> bool:
-    """Count and report an event refused at the door (the caller holds ``core.lock``)."""
-    if core.count_drop():
-        core.log.warning(
-            "%s: %d events dropped (%s); raise max_queue_events/max_queue_bytes, or use "
-            "overflow='block'",
-            core.name,
-            core.drops_to_log(),
-            "the queue is full" if why == "full" else "the client is stopped",
-        )
-    if core.options.on_drop is not None:
-        try:
-            core.options.on_drop(decode(payload))
-        except Exception:
-            core.log.exception("%s: the on_drop listener raised", core.name)
-    return False
+def _shutdown_report(core: _Core, left: list[Entry]) -> None:
+    _report(
+        core,
+        core.options.on_error,
+        left,
+        ShutdownError(f"{len(left)} events not confirmed delivered before the stop deadline"),
+    )
+
+
+def _logger_of(sender: Any) -> logging.Logger:
+    found: logging.Logger = getattr(sender, "logger", logger)
+    return found
+
+
+def _sender_after_fork(sender: Any) -> None:
+    """A sender that holds connections gets new ones in the child (never the parent's)."""
+    reset = getattr(sender, "after_fork", None)
+    if reset is not None:
+        reset()
+
+
+def _final(outcome: Failed) -> BaseException:
+    if outcome.retryable:
+        gave_up = GaveUpError(f"still failing after retrying: {outcome.error}")
+        gave_up.__cause__ = outcome.error
+        return gave_up
+    return outcome.error
 
 
 # ---- the sync driver: worker threads ----------------------------------------------------------
@@ -549,23 +627,31 @@ class Batcher:
 
     def enqueue(self, payload: bytes, key: str | None) -> bool:
         """Queue one serialised event; False when it was refused (queue full, or stopped)."""
-        if not self._started:
+        if not self._started and self._accepting:
             self._start()
         core = self._core
+        refusal = None
         with self._wake:
             if not self._accepting:
-                return _refuse(core, payload, "stopped")
-            if not core.fits(len(payload)):
+                refusal = core.refuse(payload, "stopped")
+            elif core.fits(len(payload)):
+                if core.append(payload, key):
+                    self._wake.notify()
+            else:
                 if core.options.overflow == "block":
                     self._wake.wait_for(
                         lambda: core.fits(len(payload)) or not self._accepting,
                         core.options.block_timeout,
                     )
-                if not core.fits(len(payload)) or not self._accepting:
-                    return _refuse(core, payload, "full")
-            if core.append(payload, key):
-                self._wake.notify()
-        return True
+                if self._accepting and core.fits(len(payload)):
+                    if core.append(payload, key):
+                        self._wake.notify()
+                else:
+                    refusal = core.refuse(payload, "full")
+        if refusal is None:
+            return True
+        core.report_refusal(refusal)
+        return False
 
     def _start(self) -> None:
         with self._start_lock:
@@ -585,7 +671,7 @@ class Batcher:
     def flush(self, timeout: float = 10.0) -> FlushResult:
         """Send everything queued now; wait up to ``timeout`` seconds for it to be delivered."""
         core = self._core
-        if not self._started:
+        if not self._started and self._accepting:
             self._start()
         deadline = time.monotonic() + timeout
         with self._wake:
@@ -594,6 +680,7 @@ class Batcher:
             while not core.idle():
                 left = deadline - time.monotonic()
                 if left <= 0:
+                    core.flushing = False
                     break
                 self._wake.wait(min(left, 0.05))
             return FlushResult(core.pending())
@@ -620,20 +707,8 @@ class Batcher:
         self._stop_now.set()
         with self._wake:
             self._wake.notify_all()
-        left = core.abandon_all()
-        _report(
-            core,
-            core.options.on_error,
-            left,
-            ShutdownError(f"{len(left)} events not confirmed delivered before stop() timed out"),
-        )
-        if pending and core.spool is not None:
-            core.log.warning(
-                "%s: %d events stay in the spool for the next start", core.name, pending
-            )
-        elif core.spool is not None:
-            core.spool.close()
-            core.spool = None
+        _shutdown_report(core, core.abandon_all())
+        core.close_spool(pending)
         self._workers = []
         return FlushResult(pending)
 
@@ -658,32 +733,31 @@ class Batcher:
                         return
                     now = time.monotonic()
                     if core.ready(now):
-                        batch = core.take()
+                        batch = core.take(now)
                         self._wake.notify_all()  # room for blocked callers; flush() waiters
                         break
-                    if core.stopping:
+                    if core.stopping and core.workers_done():
                         return
                     self._wake.wait(core.wait_time(now))
             self._deliver(batch)
             core.refill()
 
     def _deliver(self, batch: _Batch) -> None:
+        """One attempt; a retry is parked, not slept on, so this worker goes on with others."""
         core = self._core
         try:
-            while True:
-                core.mark_attempted(batch)
-                outcome = self._sender.send(batch.entries)
-                delay = core.next_step(batch, outcome, self._sender.deduplicates)
-                if delay is None:
-                    if isinstance(outcome, Failed) and not batch.abandoned:
-                        _report(core, core.options.on_error, batch.entries, _final(outcome))
-                    return
-                if self._stop_now.wait(delay):
-                    return  # stop() has taken the batch over
+            core.mark_attempted(batch)
+            outcome = self._sender.send(batch.entries)
+            delay = core.next_step(batch, outcome, self._sender.deduplicates)
+            if delay is not None:
+                core.park(batch, delay)
+            elif isinstance(outcome, Failed) and not batch.abandoned:
+                _report(core, core.options.on_error, batch.entries, _final(outcome))
         except Exception as error:  # a bug must not kill the worker with events in hand
             core.log.exception("%s: sending a batch failed unexpectedly", core.name)
             core.next_step(batch, Failed(error, retryable=False), self._sender.deduplicates)
-            _report(core, core.options.on_error, batch.entries, error)
+            if not batch.abandoned:
+                _report(core, core.options.on_error, batch.entries, error)
         finally:
             with self._wake:
                 self._wake.notify_all()
@@ -692,26 +766,6 @@ class Batcher:
         self._core.after_fork()
         self._init_sync()
         _sender_after_fork(self._sender)
-
-
-def _logger_of(sender: Any) -> logging.Logger:
-    found: logging.Logger = getattr(sender, "logger", logger)
-    return found
-
-
-def _sender_after_fork(sender: Any) -> None:
-    """A sender that holds connections gets new ones in the child (never the parent's)."""
-    reset = getattr(sender, "after_fork", None)
-    if reset is not None:
-        reset()
-
-
-def _final(outcome: Failed) -> BaseException:
-    if outcome.retryable:
-        gave_up = GaveUpError(f"still failing after retrying: {outcome.error}")
-        gave_up.__cause__ = outcome.error
-        return gave_up
-    return outcome.error
 
 
 # ---- the asyncio driver: tasks of the running loop --------------------------------------------
@@ -743,15 +797,21 @@ class AsyncBatcher:
         self._started = False
 
     def enqueue(self, payload: bytes, key: str | None) -> bool:
-        if not self._started:
+        if not self._started and self._accepting:
             self._start()
         core = self._core
+        refusal = None
+        wake = False
         with core.lock:
             if not self._accepting:
-                return _refuse(core, payload, "stopped")
-            if not core.fits(len(payload)):
-                return _refuse(core, payload, "full")
-            wake = core.append(payload, key)
+                refusal = core.refuse(payload, "stopped")
+            elif not core.fits(len(payload)):
+                refusal = core.refuse(payload, "full")
+            else:
+                wake = core.append(payload, key)
+        if refusal is not None:
+            core.report_refusal(refusal)
+            return False
         if wake:
             self._notify()
         return True
@@ -778,13 +838,14 @@ class AsyncBatcher:
     async def flush(self, timeout: float = 10.0) -> FlushResult:
         import asyncio
 
-        if not self._started:
+        if not self._started and self._accepting:
             self._start()
         core = self._core
         deadline = time.monotonic() + timeout
         with core.lock:
             core.flushing = True
-        self._notify()
+        if self._started:
+            self._notify()
         while True:
             with core.lock:
                 if core.idle():
@@ -792,6 +853,8 @@ class AsyncBatcher:
                 pending = core.pending()
             left = deadline - time.monotonic()
             if left <= 0:
+                with core.lock:
+                    core.flushing = False
                 return FlushResult(pending)
             await asyncio.sleep(min(left, 0.01))
 
@@ -811,16 +874,8 @@ class AsyncBatcher:
             self._stop_now.set()
         for task in self._tasks:
             task.cancel()
-        left = core.abandon_all()
-        _report(
-            core,
-            core.options.on_error,
-            left,
-            ShutdownError(f"{len(left)} events not confirmed delivered before stop() timed out"),
-        )
-        if not pending and core.spool is not None:
-            core.spool.close()
-            core.spool = None
+        _shutdown_report(core, core.abandon_all())
+        core.close_spool(pending)
         self._tasks = []
         return FlushResult(pending)
 
@@ -828,13 +883,9 @@ class AsyncBatcher:
         # The loop is usually gone at exit: nothing can be sent, but nothing is dropped silently.
         core = self._core
         self._accepting = False
-        left = core.abandon_all()
-        _report(
-            core,
-            core.options.on_error,
-            left,
-            ShutdownError(f"{len(left)} events queued when the program ended without stop()"),
-        )
+        pending = core.pending()
+        _shutdown_report(core, core.abandon_all())
+        core.close_spool(pending)
 
     def stats(self) -> BatcherStats:
         return self._core.stats()
@@ -848,8 +899,8 @@ class AsyncBatcher:
         while not self._stop_now.is_set():
             with core.lock:
                 now = time.monotonic()
-                batch = core.take() if core.ready(now) else None
-                finished = batch is None and core.stopping
+                batch = core.take(now) if core.ready(now) else None
+                finished = batch is None and core.stopping and core.workers_done()
                 wait = core.wait_time(now)
                 if batch is None:
                     self._wake.clear()
@@ -866,27 +917,22 @@ class AsyncBatcher:
         import asyncio
 
         core = self._core
-        assert self._stop_now is not None
         try:
-            while True:
-                core.mark_attempted(batch)
-                outcome = await self._sender.send(batch.entries)
-                delay = core.next_step(batch, outcome, self._sender.deduplicates)
-                if delay is None:
-                    if isinstance(outcome, Failed) and not batch.abandoned:
-                        _report(core, core.options.on_error, batch.entries, _final(outcome))
-                    return
-                try:
-                    await asyncio.wait_for(self._stop_now.wait(), delay)
-                    return
-                except asyncio.TimeoutError:
-                    continue
+            core.mark_attempted(batch)
+            outcome = await self._sender.send(batch.entries)
+            delay = core.next_step(batch, outcome, self._sender.deduplicates)
+            if delay is not None:
+                core.park(batch, delay)
+                self._notify()
+            elif isinstance(outcome, Failed) and not batch.abandoned:
+                _report(core, core.options.on_error, batch.entries, _final(outcome))
         except asyncio.CancelledError:
             raise
         except Exception as error:
             core.log.exception("%s: sending a batch failed unexpectedly", core.name)
             core.next_step(batch, Failed(error, retryable=False), self._sender.deduplicates)
-            _report(core, core.options.on_error, batch.entries, error)
+            if not batch.abandoned:
+                _report(core, core.options.on_error, batch.entries, error)
 
     def _after_fork(self) -> None:
         self._core.after_fork()

@@ -55,6 +55,7 @@ class Spool:
         fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._db = _connect(self.path)
         self._mutex = threading.Lock()  # one connection, used by callers and the worker
+        self._closed = False
 
     # ---- the caller's thread ---------------------------------------------------------------
 
@@ -70,12 +71,16 @@ class Spool:
 
     def delete(self, rows: Iterable[int]) -> None:
         with self._mutex:
+            if self._closed:  # a send that outlived stop(): the rows wait for the next start
+                return
             self._db.executemany("DELETE FROM events WHERE id = ?", ((row,) for row in rows))
 
     # ---- the worker -------------------------------------------------------------------------
 
     def mark_attempted(self, rows: Iterable[int]) -> None:
         with self._mutex:
+            if self._closed:
+                return
             self._db.executemany(
                 "UPDATE events SET attempts = attempts + 1 WHERE id = ?", ((row,) for row in rows)
             )
@@ -97,6 +102,8 @@ class Spool:
 
     def count(self) -> int:
         with self._mutex:
+            if self._closed:
+                return 0
             row = self._db.execute("SELECT COUNT(*) FROM events").fetchone()
         return int(row[0])
 
@@ -130,6 +137,7 @@ class Spool:
     def close(self, *, remove_if_empty: bool = True) -> None:
         empty = self.count() == 0
         with self._mutex:
+            self._closed = True
             self._db.close()
         if remove_if_empty and empty:
             for leftover in _files_of(self.path):

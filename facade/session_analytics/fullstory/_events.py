@@ -21,7 +21,7 @@ from .._ids import event_id
 from . import _requests as R
 from ._import import ImportResult, _Importer
 from ._jobs import AsyncBatchJob, BatchJob, BatchJobOptions
-from ._track import track_payload
+from ._track import check_size, track_payload
 
 if TYPE_CHECKING:
     from ._client import AsyncFullStory, FullStory
@@ -70,6 +70,7 @@ class Events:
         counted in ``stats().dropped`` and passed to ``on_drop``).
         """
         payload = track_payload(name, user, session, properties, context, timestamp, schema)
+        check_size(payload, self._client._batcher)
         return self._client._batcher.enqueue(payload, event_id())
 
     def batch_create(
@@ -156,6 +157,7 @@ class AsyncEvents:
         counted in ``stats().dropped`` and passed to ``on_drop``).
         """
         payload = track_payload(name, user, session, properties, context, timestamp, schema)
+        check_size(payload, self._client._batcher)
         return self._client._batcher.enqueue(payload, event_id())
 
     def batch_create(

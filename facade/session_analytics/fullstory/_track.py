@@ -24,6 +24,8 @@ from .._transport import CallScope, call_scope
 from ..errors import FSConnectionError, FSError, FSInvalidArgumentError, FSTimeoutError
 
 UTC = dt.timezone.utc
+# 500 properties of up to 8 KiB each fit; anything bigger could never be sent.
+MAX_EVENT_BYTES = 8 * 1024 * 1024
 # The answer may be lost after the request went out: the event may have been recorded.
 MAYBE_SENT = (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError)
 
@@ -34,7 +36,7 @@ def default_options() -> BatchingOptions:
         flush_interval=0.5,
         flush_at=1,
         max_batch_events=1,
-        max_batch_bytes=64 * 1024,
+        max_batch_bytes=MAX_EVENT_BYTES,
         max_queue_events=20_000,
         concurrency=4,
     )
@@ -57,7 +59,7 @@ def track_payload(
     if type(name) is not str or not name:
         raise _fail("name", "events must have a non-empty name")
     event: dict[str, Any] = {"name": name}
-    simple = context is None and schema is None and (timestamp is None or type(timestamp) is str)
+    simple = context is None and schema is None and timestamp is None
     if user is not None:
         if type(user) is dict and all(type(v) is str for v in user.values()):
             for key in user:
@@ -95,7 +97,21 @@ def track_payload(
         event = _inputs.event_request(event)  # the general path: every rule, every conversion
     if "timestamp" not in event:
         event["timestamp"] = dt.datetime.now(UTC)
-    return _json.dumps(event)
+    try:
+        return _json.dumps(event)
+    except TypeError:  # an integer beyond 64 bits, a lone surrogate in a string
+        field, reason = _json.unserializable(event, "")
+        raise _fail(field, f"cannot be sent as JSON ({reason})") from None
+
+
+def check_size(payload: bytes, batcher: Any) -> None:
+    """An event bigger than one request may carry is refused at the door, not in the worker."""
+    limit = batcher._core.options.max_batch_bytes
+    if len(payload) > limit:
+        raise FSInvalidArgumentError(
+            f"event: {len(payload)} bytes of JSON, more than the {limit} one request may carry",
+            field="event",
+        )
 
 
 class TrackSender:

@@ -90,13 +90,18 @@ def resolve_settings(
             "settings > project key)",
         )
     host = host or os.environ.get(HOST_ENV) or DEFAULT_HOST
-    url = host_url(host)
+    url = host_url(host) if isinstance(host, str) else ""
     try:
         parsed = httpx.URL(url)
-    except httpx.InvalidURL as err:
-        raise _bad("host", f"{host!r} is not a host name or URL ({err})") from None
-    if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise _bad("host", f"{host!r} is not a host name or an http(s) URL")
+    except httpx.InvalidURL:
+        parsed = httpx.URL("")
+    if (
+        parsed.scheme not in ("http", "https")
+        or not parsed.host
+        or any(c.isspace() for c in url)
+        or parsed.path not in ("", "/")
+    ):
+        raise _bad("host", f"{host!r} is not a host name (manager.smartlook.com) or an http(s) URL")
     if flush_interval_millis is None:
         raw_interval = os.environ.get(FLUSH_INTERVAL_ENV)
         try:
@@ -141,12 +146,15 @@ def apply_log_level(level: str | None) -> None:
 
 
 def batching_options(
-    settings: SmartlookSettings, batching: BatchingOptions | None
+    settings: SmartlookSettings, batching: BatchingOptions | None, interval_given: bool
 ) -> BatchingOptions:
+    """The queue settings; an explicit ``flush_interval_millis`` wins over ``batching``'s."""
     if batching is None:
         return BatchingOptions(flush_interval=settings.flush_interval_s)
     if not isinstance(batching, BatchingOptions):
         raise _bad("batching", "must be a BatchingOptions")
+    if interval_given:
+        return attrs.evolve(batching, flush_interval=settings.flush_interval_s)
     return batching
 
 
@@ -170,7 +178,13 @@ class _Base:
         Raises:
             SmartlookInvalidArgumentError: a bad argument, named; nothing was queued.
         """
-        return bool(self._batcher.enqueue(event_payload(vid, name, value, props, sid, type), None))
+        payload = event_payload(vid, name, value, props, sid, type)
+        limit = self._batcher._core.options.max_batch_bytes
+        if len(payload) > limit:
+            raise _bad(
+                "event", f"{len(payload)} bytes of JSON, more than a batch may carry ({limit})"
+            )
+        return bool(self._batcher.enqueue(payload, None))
 
     def stats(self) -> BatcherStats:
         """Counters: enqueued, delivered, retried, dropped, failed, possible_duplicates, ..."""
@@ -231,7 +245,7 @@ class Smartlook(_Base):
     ) -> None:
         self.settings = resolve_settings(key, host, flush_interval_millis, log_level, timeout)
         apply_log_level(self.settings.log_level)
-        options = batching_options(self.settings, batching)
+        options = batching_options(self.settings, batching, flush_interval_millis is not None)
         self._make_http: Callable[[], httpx.Client] = functools.partial(
             sync_client,
             base_url=self.settings.host_url,
@@ -252,6 +266,7 @@ class Smartlook(_Base):
             found = self._check_once()
             if isinstance(found, SmartlookProjectError):
                 self._batcher.stop(0)
+                self._http.close()
                 raise found
 
     def _check_once(self) -> Project | SmartlookError:
@@ -316,7 +331,7 @@ class AsyncSmartlook(_Base):
     ) -> None:
         self.settings = resolve_settings(key, host, flush_interval_millis, log_level, timeout)
         apply_log_level(self.settings.log_level)
-        options = batching_options(self.settings, batching)
+        options = batching_options(self.settings, batching, flush_interval_millis is not None)
         self._make_http: Callable[[], httpx.AsyncClient] = functools.partial(
             async_client,
             base_url=self.settings.host_url,

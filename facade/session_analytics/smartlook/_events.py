@@ -28,7 +28,7 @@ def event_payload(vid: Any, name: Any, value: Any, props: Any, sid: Any, event_t
         if type(value) is not str:
             raise _fail("value", f"must be a string, not {type(value).__name__}")
         event["value"] = value
-    if props:
+    if props is not None:
         if type(props) is not dict:
             raise _fail("props", f"must be a dict, not {type(props).__name__}")
         for key, item in props.items():
@@ -48,4 +48,8 @@ def event_payload(vid: Any, name: Any, value: Any, props: Any, sid: Any, event_t
         if type(sid) is not str:
             raise _fail("sid", f"must be a string, not {type(sid).__name__}")
         event["sid"] = sid
-    return _json.dumps(event)
+    try:
+        return _json.dumps(event)
+    except TypeError:  # an integer beyond 64 bits, a lone surrogate in a string
+        field, reason = _json.unserializable(event, "")
+        raise _fail(field, f"cannot be sent as JSON ({reason})") from None

@@ -40,8 +40,9 @@ class Project:
 
 def host_url(host: str) -> str:
     """``manager.smartlook.com`` -> ``https://manager.smartlook.com``; a scheme is kept."""
-    host = host.strip().rstrip("/")
-    return host if "://" in host else f"https://{host}"
+    host = host.strip()
+    url = host if "://" in host else f"https://{host}"
+    return url[:-1] if url.endswith("/") and not url.endswith("://") else url
 
 
 def analytics_url(analytics_host: str, configured: str) -> str:
@@ -59,7 +60,9 @@ def project_from(response: Any, configured: str) -> Project | SmartlookError:
     if status == 200 and isinstance(parsed, CheckResponse):
         if not parsed.analytics.ok:
             reason = parsed.analytics.error if isinstance(parsed.analytics.error, str) else ""
-            return SmartlookProjectError(f"{ANALYTICS_OFF} for this project. {reason}".strip())
+            return SmartlookProjectError(
+                f"Smartlook analytics is off for this project: {reason or ANALYTICS_OFF}"
+            )
         host = parsed.analytics.host
         if not isinstance(host, str) or not host:
             return SmartlookApiError(
