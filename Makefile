@@ -48,7 +48,9 @@ check: validate-specs check-generated lint typecheck test  ## everything CI runs
 sandbox: $(STAMP)  ## run the local emulator on http://127.0.0.1:8765 (ARGS="--api-key K ...")
 	$(BIN)/session-analytics sandbox $(ARGS)
 
-bench: $(STAMP)  ## run the benchmarks; numbers go to benchmarks/results/
+bench: $(STAMP)  ## run the benchmarks (minutes); numbers go to benchmarks/results/
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/batcher_compare.py --defaults
 	$(BIN)/python benchmarks/sandbox_throughput.py
 	$(BIN)/python benchmarks/import_memory.py
 

@@ -90,7 +90,9 @@ def make_client(name: str, url: str, queue: int | None) -> tuple[Any, Any, Any]:
 
         def call(i: int) -> None:
             fs.events.track(
-                "backend_login", user={"uid": f"u{i % 1000}"}, properties={"source": "google", "n": i}
+                "backend_login",
+                user={"uid": f"u{i % 1000}"},
+                properties={"source": "google", "n": i},
             )
 
         return call, lambda: fs.flush(600), lambda: fs.close(10)
@@ -111,7 +113,9 @@ def make_client(name: str, url: str, queue: int | None) -> tuple[Any, Any, Any]:
         ph = Posthog("bench-key", host=url, disable_geoip=True, **kwargs)
 
         def call(i: int) -> None:
-            ph.capture("backend_login", distinct_id=f"u{i % 1000}", properties={"source": "google", "n": i})
+            ph.capture(
+                "backend_login", distinct_id=f"u{i % 1000}", properties={"source": "google", "n": i}
+            )
 
         return call, ph.flush, ph.shutdown
     raise SystemExit(f"unknown client {name}")
@@ -197,7 +201,17 @@ def child(args: argparse.Namespace) -> int:
 
 def in_child(client: str, url: str, events: int, *extra: str) -> dict[str, Any]:
     out = subprocess.run(
-        [sys.executable, __file__, "--child", client, "--url", url, "--events", str(events), *extra],
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            client,
+            "--url",
+            url,
+            "--events",
+            str(events),
+            *extra,
+        ],
         capture_output=True,
         text=True,
         check=False,

@@ -62,7 +62,11 @@ async def app(scope: Any, receive: Any, send: Any) -> None:
         await answer(
             send,
             200,
-            {"pid": "bench", "analytics": {"ok": True, "host": host}, "options": {"storeGroup": "g"}},
+            {
+                "pid": "bench",
+                "analytics": {"ok": True, "host": host},
+                "options": {"storeGroup": "g"},
+            },
         )
         return
     await released.wait()
