@@ -8,7 +8,7 @@ the same event: user "u<i % 1000>", name "backend_login", two properties. Measur
 - cpu: process CPU time (caller and workers) per event;
 - memory: peak RSS, and bytes per queued event (the sink holds every answer, so events stay
   queued; RSS growth divided by the events queued);
-- import: ``-X importtime`` of the client's module, best of 5.
+- import: ``-X importtime`` of the client's module, best of 7, in a fresh venv per client.
 
 Queues are sized for the burst (no client may drop); ``--defaults`` also runs each client with
 its default queue to show how many events a burst loses. Results go to
@@ -28,7 +28,9 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import venv
 from pathlib import Path
 from typing import Any
 
@@ -141,8 +143,17 @@ def run_speed(name: str, url: str, events: int, queue: int | None) -> dict[str, 
         samples[i] = clock() - t0
     called = time.perf_counter()
     drain()
+    # Until the sink has all N, or (a client that dropped events) its count stops moving.
     deadline = time.monotonic() + 600
-    while sink_count(url) - base < events and time.monotonic() < deadline:
+    last, still_since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        seen = sink_count(url) - base
+        if seen >= events:
+            break
+        if seen != last:
+            last, still_since = seen, time.monotonic()
+        elif time.monotonic() - still_since > 2.0:
+            break
         time.sleep(0.01)
     finished = time.perf_counter()
     delivered = sink_count(url) - base
@@ -222,11 +233,21 @@ def in_child(client: str, url: str, events: int, *extra: str) -> dict[str, Any]:
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-def import_ms(module: str) -> float:
+# Import time is measured in a fresh venv per client holding only that client and what it
+# needs: in a shared venv, httpx imports its CLI (rich, click) when they happen to be installed.
+REQUIREMENTS = {
+    "session-analytics smartlook": str(HERE.parent),
+    "session-analytics fullstory track": str(HERE.parent),
+    "segment": "segment-analytics-python==2.4.0",
+    "posthog": "posthog==7.91.1",
+}
+
+
+def import_ms(python: str, module: str) -> float:
     best = float("inf")
-    for _ in range(5):
+    for _ in range(7):
         out = subprocess.run(
-            [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+            [python, "-X", "importtime", "-c", f"import {module}"],
             capture_output=True,
             text=True,
             check=True,
@@ -234,6 +255,18 @@ def import_ms(module: str) -> float:
         total = int(out.stderr.strip().splitlines()[-1].split("|")[1])
         best = min(best, total / 1000)
     return round(best, 1)
+
+
+def clean_import_ms(requirement: str, modules: list[str]) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="bench-venv-") as where:
+        venv.EnvBuilder(with_pip=True).create(where)
+        python = str(Path(where) / "bin" / "python")
+        subprocess.run(
+            [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", requirement],
+            check=True,
+            capture_output=True,
+        )
+        return {module: import_ms(python, module) for module in modules}
 
 
 def main() -> int:
@@ -262,10 +295,13 @@ def main() -> int:
     try:
         for client in args.clients:
             events = FULLSTORY_EVENTS if "fullstory" in client else args.events
+            modules = [IMPORTS[client]]
+            if client.startswith("session-analytics"):
+                modules.append("session_analytics")
             row: dict[str, Any] = {
                 "speed": in_child(client, url, events, "--queue", str(events + 10_000)),
                 "memory": in_child(client, url, min(events, 100_000), "--memory"),
-                "import_ms": import_ms(IMPORTS[client]),
+                "import_ms_clean_venv": clean_import_ms(REQUIREMENTS[client], modules),
             }
             if args.defaults and "fullstory" not in client:
                 row["default_queue_burst"] = in_child(client, url, events)

@@ -114,7 +114,7 @@ class BatchingOptions:
     flush_at: int = attrs.field(default=1000, validator=_number(1, integer=True))
     max_batch_events: int = attrs.field(default=1000, validator=_number(1, integer=True))
     max_batch_bytes: int = attrs.field(default=512 * 1024, validator=_number(1024, integer=True))
-    max_queue_events: int = attrs.field(default=100_000, validator=_number(1, integer=True))
+    max_queue_events: int = attrs.field(default=250_000, validator=_number(1, integer=True))
     max_queue_bytes: int = attrs.field(
         default=64 * 1024 * 1024, validator=_number(1024, integer=True)
     )

@@ -37,7 +37,7 @@ def default_options() -> BatchingOptions:
         flush_at=1,
         max_batch_events=1,
         max_batch_bytes=MAX_EVENT_BYTES,
-        max_queue_events=20_000,
+        max_queue_events=100_000,
         concurrency=4,
     )
 
