@@ -7,7 +7,7 @@ SPECS := $(filter-out %.config.yaml,$(wildcard openapi/*.yaml))
 
 .DEFAULT_GOAL := help
 .PHONY: help setup regenerate check-generated validate-specs lint format typecheck test check \
-	sandbox bench soak clean
+	demo sandbox bench soak clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ test: $(STAMP)  ## run the whole test suite
 	$(BIN)/python -m pytest
 
 check: validate-specs check-generated lint typecheck test  ## everything CI runs
+
+demo: $(STAMP)  ## start a sandbox, run examples/quickstart.py against it end to end, stop it
+	$(BIN)/python scripts/demo.py
 
 sandbox: $(STAMP)  ## run the local emulator on http://127.0.0.1:8765 (ARGS="--api-key K ...")
 	$(BIN)/session-analytics sandbox $(ARGS)

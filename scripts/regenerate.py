@@ -62,7 +62,7 @@ def generate(spec_dir: Path, out_dir: Path) -> list[str]:
         if target.exists():
             shutil.rmtree(target)
         out_dir.mkdir(parents=True, exist_ok=True)
-        proc = subprocess.run(  # noqa: S603 - fixed argv, no shell
+        proc = subprocess.run(
             [
                 _generator(),
                 "generate",

@@ -1,14 +1,13 @@
-"""The ``session-analytics`` command line."""
+"""``session-analytics sandbox``: the local emulator, in the foreground."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
-from ._version import __version__
-
-EXIT_USAGE = 2
+from ._common import EXIT_USAGE
 
 
 def _key_levels(values: Sequence[str] | None) -> dict[str, str] | None:
@@ -21,7 +20,7 @@ def _key_levels(values: Sequence[str] | None) -> dict[str, str] | None:
     return keys
 
 
-def _sandbox_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: Any) -> None:
     sandbox = commands.add_parser(
         "sandbox",
         help="run the local emulator of the FullStory and Smartlook APIs",
@@ -70,7 +69,7 @@ def _sandbox_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
 
 def _run_sandbox(args: argparse.Namespace) -> int:
     try:
-        from .sandbox import SandboxConfig, SandboxError, serve
+        from ..sandbox import SandboxConfig, SandboxError, serve
     except ImportError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
@@ -119,28 +118,3 @@ def _run_sandbox(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     return 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="session-analytics",
-        description="Tools for the FullStory Server API v2 and the Smartlook backend API.",
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
-    _sandbox_parser(commands)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not hasattr(args, "run"):
-        parser.print_help(sys.stderr)
-        return EXIT_USAGE
-    code: int = args.run(args)
-    return code
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

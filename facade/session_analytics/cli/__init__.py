@@ -1,0 +1,48 @@
+"""The ``session-analytics`` command line.
+
+    session-analytics sandbox                      run the local emulator of both APIs
+    session-analytics import users|events FILE     import NDJSON or CSV of any size
+    session-analytics send-event NAME ...          send one event and wait for the answer
+    session-analytics users get|list|delete ...    read and delete FullStory users
+
+Exit codes: 0 done; 1 done, but items failed or the API refused the request; 2 bad arguments,
+a missing or refused key, an unreadable file; 3 the API could not be reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .._version import __version__
+from . import _import, _sandbox, _send, _users
+from ._common import EXIT_USAGE, run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="session-analytics",
+        description="Tools for the FullStory Server API v2 and the Smartlook backend API.",
+        epilog="Exit codes: 0 done; 1 items failed or the API refused; 2 bad arguments, "
+        "a missing or refused key, an unreadable file; 3 the API could not be reached.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _sandbox.register(commands)
+    _import.register(commands)
+    _send.register(commands)
+    _users.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    return run(args.run, args)
+
+
+__all__ = ["build_parser", "main"]

@@ -1,0 +1,147 @@
+"""What every command shares: exit codes, the FullStory client from flags or env, error messages
+a person can act on."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+from ..errors import (
+    FSConnectionError,
+    FSError,
+    FSForbiddenError,
+    FSInvalidArgumentError,
+    FSMaxRetryError,
+    FSTimeoutError,
+    FSUnauthorizedError,
+    InvalidArgumentError,
+    SmartlookConnectionError,
+    SmartlookError,
+    SmartlookProjectError,
+)
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # the command ran, but items failed or the API refused the request
+EXIT_USAGE = 2  # bad arguments, missing key, unreadable file, a key the API refuses
+EXIT_UNREACHABLE = 3  # the API could not be reached (network, timeouts, 5xx after retries)
+
+Command = Callable[[argparse.Namespace], int]
+
+
+class CommandError(Exception):
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    raise CommandError(message, code)
+
+
+def add_fullstory_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("FullStory connection")
+    group.add_argument(
+        "--api-key",
+        help="the API key (default: $FULLSTORY_API_KEY; prefer the variable: flags show in ps)",
+    )
+    group.add_argument(
+        "--base-url", help="default: $FULLSTORY_BASE_URL, then https://api.fullstory.com"
+    )
+    group.add_argument("--timeout", type=float, default=30.0, help="seconds per request (30)")
+    group.add_argument("--max-retries", type=int, default=3, help="retries per request (3)")
+
+
+def fullstory_client(args: argparse.Namespace) -> Any:
+    from ..fullstory import FullStory
+
+    return FullStory(
+        args.api_key,
+        base_url=args.base_url,
+        timeout=args.timeout,
+        max_retries=args.max_retries,
+        integration_source="session-analytics-cli",
+    )
+
+
+def explain(error: BaseException, where: str = "FullStory") -> CommandError:
+    """The message and exit code for an error the SDK raised."""
+    last = error.last_error if isinstance(error, FSMaxRetryError) else error
+    if isinstance(error, FSInvalidArgumentError | InvalidArgumentError) and not isinstance(
+        error, SmartlookError
+    ):
+        hint = ""
+        if getattr(error, "field", None) == "api_key":
+            hint = " (pass --api-key or set FULLSTORY_API_KEY)"
+        return CommandError(f"{error}{hint}", EXIT_USAGE)
+    if isinstance(last, FSUnauthorizedError):
+        return CommandError(
+            f"the API key was refused: {error} (check FULLSTORY_API_KEY)", EXIT_USAGE
+        )
+    if isinstance(last, FSForbiddenError):
+        return CommandError(
+            f"{error} (reading and deleting users needs an Architect or Admin key)", EXIT_USAGE
+        )
+    if isinstance(last, FSConnectionError | FSTimeoutError | SmartlookConnectionError):
+        return CommandError(
+            f"cannot reach {where}: {error} (check --base-url/--host and the network)",
+            EXIT_UNREACHABLE,
+        )
+    if isinstance(error, FSMaxRetryError):
+        return CommandError(f"{where} kept failing: {error}; try again later", EXIT_UNREACHABLE)
+    if isinstance(error, SmartlookProjectError | InvalidArgumentError):
+        return CommandError(str(error), EXIT_USAGE)
+    if isinstance(error, FSError | SmartlookError):
+        return CommandError(str(error), EXIT_FAILED)
+    return CommandError(f"{type(error).__name__}: {error}", EXIT_FAILED)
+
+
+def run(command: Command, args: argparse.Namespace) -> int:
+    try:
+        return command(args)
+    except CommandError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.code
+    except (FSError, SmartlookError, InvalidArgumentError) as error:
+        explained = explain(error)
+        print(f"error: {explained}", file=sys.stderr)
+        return explained.code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def to_json(value: Any) -> Any:
+    """A generated model (or a list of them) as plain JSON."""
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if isinstance(value, list):
+        return [to_json(v) for v in value]
+    return value
+
+
+def print_json(value: Any, *, pretty: bool = True) -> None:
+    text = json.dumps(to_json(value), indent=2 if pretty else None, default=str)
+    print(text)
+
+
+def key_values(pairs: list[str] | None, flag: str) -> dict[str, Any]:
+    """``key=value`` (a string) or ``key:=json`` (any JSON value), as httpie writes them."""
+    out: dict[str, Any] = {}
+    for pair in pairs or []:
+        if ":=" in pair:
+            key, raw = pair.split(":=", 1)
+            try:
+                out[key] = json.loads(raw)
+            except ValueError:
+                fail(f"{flag} {pair!r}: the part after := is not JSON")
+        elif "=" in pair:
+            key, value = pair.split("=", 1)
+            out[key] = value
+        else:
+            fail(f"{flag} {pair!r}: write key=value (a string) or key:=json")
+        if not key:
+            fail(f"{flag} {pair!r}: the key is empty")
+    return out

@@ -1,0 +1,87 @@
+"""``session-analytics send-event``: one FullStory event now, or one Smartlook event."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from ._common import EXIT_OK, add_fullstory_options, fail, fullstory_client, key_values
+
+
+def register(commands: Any) -> None:
+    send = commands.add_parser(
+        "send-event",
+        help="send one event to FullStory (or Smartlook) and wait for the answer",
+        description=(
+            "Send one event and wait until the API has it. FullStory by default; with "
+            "--smartlook, a Smartlook custom event. Properties: --property key=value (a "
+            "string) or --property key:=json (a number, true, a list...)."
+        ),
+    )
+    send.add_argument("name", help="the event name")
+    who = send.add_mutually_exclusive_group()
+    who.add_argument("--uid", help="FullStory: your id of the user")
+    who.add_argument("--user-id", help="FullStory: the FullStory id of the user")
+    who.add_argument("--session-id", help="FullStory: <device id>:<session id>")
+    send.add_argument(
+        "--use-most-recent", action="store_true", help="FullStory: the user's recent session"
+    )
+    send.add_argument("--property", action="append", metavar="KEY=VALUE", help="repeatable")
+    send.add_argument("--timestamp", help="ISO 8601 (default: now)")
+    send.add_argument("--idempotency-key", help="FullStory: your key for this event")
+    add_fullstory_options(send)
+    smartlook = send.add_argument_group("Smartlook")
+    smartlook.add_argument("--smartlook", action="store_true", help="send to Smartlook instead")
+    smartlook.add_argument("--vid", help="the visitor id (required with --smartlook)")
+    smartlook.add_argument("--value", help="the event value")
+    smartlook.add_argument("--sid", help="the frontend session id")
+    smartlook.add_argument("--smartlook-key", help="default: $SMARTLOOK_KEY")
+    smartlook.add_argument("--host", help="default: $SMARTLOOK_HOST, then manager.smartlook.com")
+    send.set_defaults(run=_send)
+
+
+def _send(args: argparse.Namespace) -> int:
+    properties = key_values(args.property, "--property")
+    if args.smartlook:
+        return _send_smartlook(args, properties)
+    event: dict[str, Any] = {"name": args.name}
+    if args.uid or args.user_id:
+        event["user"] = {"uid": args.uid} if args.uid else {"id": args.user_id}
+    if args.session_id or args.use_most_recent:
+        event["session"] = {"id": args.session_id} if args.session_id else {"use_most_recent": True}
+    if properties:
+        event["properties"] = properties
+    if args.timestamp:
+        event["timestamp"] = args.timestamp
+    with fullstory_client(args) as fs:
+        answer = fs.events.create_detailed(event, idempotency_key=args.idempotency_key)
+    print(
+        json.dumps(
+            {
+                "sent": args.name,
+                "status": answer.http_status_code,
+                "idempotency_key": answer.idempotency_key,
+                "retries": answer.retries_taken,
+            }
+        )
+    )
+    return EXIT_OK
+
+
+def _send_smartlook(args: argparse.Namespace, props: dict[str, Any]) -> int:
+    from ..smartlook import BatchingOptions, Smartlook
+
+    if not args.vid:
+        fail("--smartlook needs --vid (the visitor id)")
+    failures: list[BaseException] = []
+    options = BatchingOptions(max_retry_time=args.timeout, on_error=lambda _, e: failures.append(e))
+    with Smartlook(
+        args.smartlook_key, host=args.host, timeout=args.timeout, batching=options
+    ) as client:
+        client.event(args.vid, args.name, args.value, props or None, args.sid)
+        client.flush(timeout=args.timeout + 5)
+    if failures:
+        raise failures[0]
+    print(json.dumps({"sent": args.name, "to": "smartlook", "vid": args.vid}))
+    return EXIT_OK
