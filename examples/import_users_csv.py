@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from session_analytics import fullstory
+from session_analytics.errors import FSError, FSInvalidArgumentError
 from session_analytics.fullstory import ImportFailure, ImportProgress
 
 USER_COLUMNS = ("uid", "display_name", "email")
@@ -36,33 +37,51 @@ def users_from(path: Path) -> Iterator[dict[str, Any]]:
 
 def main(csv_path: str) -> int:
     path = Path(csv_path)
+    if not path.is_file():
+        print(f"error: no such file: {path}", file=sys.stderr)
+        return 2
     failed_path = path.with_suffix(".failed.ndjson")
+    failed_file = None
     failed_count = 0
+    last: ImportProgress | None = None
 
     def show(progress: ImportProgress) -> None:
+        nonlocal last
+        if progress == last:
+            return
+        last = progress
         print(
             f"read {progress.read:,}  imported {progress.imported:,}  failed {progress.failed:,}  "
             f"jobs running {progress.jobs_running}, done {progress.jobs_done}",
             flush=True,
         )
 
-    with failed_path.open("w", encoding="utf-8") as failed_file:
+    def keep(failures: list[ImportFailure]) -> None:
+        nonlocal failed_count, failed_file
+        if failed_file is None:
+            failed_file = failed_path.open("w", encoding="utf-8")
+        for failure in failures:
+            failed_count += 1
+            record = {"item": failure.item, "code": failure.code, "message": failure.message}
+            failed_file.write(json.dumps(record, default=str) + "\n")
 
-        def keep(failures: list[ImportFailure]) -> None:
-            nonlocal failed_count
-            for failure in failures:
-                failed_count += 1
-                record = {"item": failure.item, "code": failure.code, "message": failure.message}
-                failed_file.write(json.dumps(record, default=str) + "\n")
-
+    try:
         with fullstory.init() as fs:
             result = fs.users.import_(users_from(path), on_progress=show, on_failed=keep)
+    except FSInvalidArgumentError as error:  # no FULLSTORY_API_KEY, say
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except FSError as error:
+        print(f"error: the import stopped: {error}", file=sys.stderr)
+        return 3
+    finally:
+        if failed_file is not None:
+            failed_file.close()
 
     print(f"imported {result.imported:,} users in {len(result.job_ids)} jobs")
     if failed_count:
         print(f"{failed_count:,} failed, see {failed_path}")
         return 1
-    failed_path.unlink()
     return 0
 
 

@@ -153,14 +153,22 @@ def main() -> int:
     smartlook_settings: dict[str, Any] | None = None
     if sandbox_url:
         print(f"against the sandbox at {sandbox_url}")
-        fullstory_settings = {"api_key": "sandbox-key", "base_url": sandbox_url}
-        smartlook_settings = {"key": "sandbox-project-key", "host": sandbox_url}
+        # Any key works on a sandbox started without --api-key / --smartlook-key; the
+        # FULLSTORY_API_KEY / SMARTLOOK_KEY variables are used when set.
+        fullstory_settings = {
+            "api_key": os.environ.get("FULLSTORY_API_KEY", "sandbox-key"),
+            "base_url": sandbox_url,
+        }
+        smartlook_settings = {
+            "key": os.environ.get("SMARTLOOK_KEY", "sandbox-project-key"),
+            "host": sandbox_url,
+        }
     else:
         if os.environ.get("FULLSTORY_API_KEY"):
             fullstory_settings = {}
         if os.environ.get("SMARTLOOK_KEY"):
             smartlook_settings = {}
-        if not fullstory_settings and smartlook_settings is None:
+        if fullstory_settings is None and smartlook_settings is None:
             print(
                 "Nothing to talk to: run `make demo` (it starts a sandbox), or set\n"
                 "SESSION_ANALYTICS_SANDBOX_URL to a running sandbox "

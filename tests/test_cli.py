@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from session_analytics.fullstory import FullStory
-from session_analytics.sandbox import Sandbox
+from session_analytics.sandbox import Sandbox, SandboxConfig
 
 EXE = Path(sys.executable).parent / "session-analytics"
 TIMEOUT_S = 120.0
@@ -202,6 +202,7 @@ def test_import_of_200000_users_with_the_progress_bar(
     assert "failed" not in out
     assert "importing users" in err  # rich draws the bar on stderr
     assert "200,000 imported, 0 failed" in err
+    assert "/s" in err  # the rate column
     assert_no_traceback(out, err)
     stats = fast_jobs.stats()
     assert stats["users"] == 200_000
@@ -531,6 +532,74 @@ def test_chunk_size_0_names_the_range(env: dict[str, str], tmp_path: Path) -> No
     assert (code, out, err) == (2, "", "error: --chunk-size must be between 1 and 50000\n")
 
 
+def test_a_server_that_keeps_failing_exits_3(
+    sandbox: Sandbox, env: dict[str, str], tmp_path: Path
+) -> None:
+    sandbox.configure(job_delay_s=0)
+    sandbox.set_faults(error_rate=1.0, paths=["/v2/users/batch"])
+    path = write_ndjson(tmp_path / "users.ndjson", [{"uid": "a"}])
+    code, out, err = cli(
+        "import", "users", str(path), "--no-progress", "--max-retries", "1", *FAST, env=env
+    )
+    assert code == 3
+    assert out == ""
+    assert err.startswith("error: FullStory kept failing: ")
+    assert "500" in err
+    assert "try again later" in err
+    assert_no_traceback(out, err)
+    assert sandbox.stats()["requests"]["POST /v2/users/batch"] == {"500": 2}
+
+
+def test_an_empty_csv_file_exits_2(env: dict[str, str], tmp_path: Path) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text("", encoding="utf-8")
+    code, out, err = cli("import", "events", str(path), "--no-progress", env=env)
+    assert (code, out, err) == (2, "", f"error: {path}: the CSV file has no header row\n")
+
+
+def test_an_ndjson_line_that_is_not_utf8_fails_with_its_line(
+    fast_jobs: Sandbox, env: dict[str, str], tmp_path: Path
+) -> None:
+    path = tmp_path / "users.ndjson"
+    path.write_bytes(b'{"uid": "a"}\n{"uid": "Caf\xe9"}\n{"uid": "b"}\n')
+    code, out, err = cli("import", "users", str(path), "--no-progress", *FAST, env=env)
+    assert code == 1, err
+    assert out.startswith("imported 2 users of 3 read")
+    [failed] = read_ndjson(tmp_path / "users.ndjson.failed.ndjson")
+    assert failed["_error"]["code"] == "invalid_json"
+    assert failed["_error"]["line"] == 2
+    assert failed["_raw"] == '{"uid": "Caf\ufffd"}'
+
+
+@pytest.mark.parametrize("where", ["header", "row"])
+def test_a_csv_file_that_is_not_utf8_is_an_error_a_person_can_act_on(
+    sandbox: Sandbox, env: dict[str, str], tmp_path: Path, where: str
+) -> None:
+    path = tmp_path / "events.csv"
+    header, row = "name,user.uid,properties.caf\xe9", "Signed Up,u1,caf\xe9"
+    if where == "header":
+        text = f"{header}\n{row}\n"
+    else:
+        text = "name,user.uid,properties.place\nSigned Up,u1,home\n" + row + "\n"
+    path.write_bytes(text.encode("latin-1"))
+
+    code, out, err = cli("import", "events", str(path), "--no-progress", *FAST, env=env)
+
+    assert_no_traceback(out, err)
+    if where == "header" or code == 2:
+        # The whole file is unusable: say which file and what is wrong with it.
+        assert code == 2, err
+        assert out == ""
+        assert str(path) in err
+        assert "utf-8" in err.lower()
+    else:
+        # Or only that row fails, with its line, and the others are imported.
+        assert code == 1, err
+        [failed] = read_ndjson(Path(f"{path}.failed.ndjson"))
+        assert failed["_error"]["line"] == 3
+        assert [e["properties"] for e in sandbox.events("fullstory")] == [{"place": "home"}]
+
+
 # ---- 6. send-event ----------------------------------------------------------------------------
 
 
@@ -575,6 +644,7 @@ def test_send_event_with_timestamp_and_session(sandbox: Sandbox, env: dict[str, 
         env=env,
     )
     assert code == 0, err
+    assert json.loads(out)["status"] == 200
     [event] = sandbox.events("fullstory")
     assert event["timestamp"] == "2024-02-01T12:30:00Z"
     assert event["session"] == {"id": session["id"]}
@@ -612,7 +682,9 @@ def test_send_event_with_a_malformed_property_exits_2(
 
 
 def test_send_event_with_a_bad_timestamp_exits_2(sandbox: Sandbox, env: dict[str, str]) -> None:
-    code, out, err = cli("send-event", "Clicked", "--uid", "u1", "--timestamp", "yesterday", env=env)
+    code, out, err = cli(
+        "send-event", "Clicked", "--uid", "u1", "--timestamp", "yesterday", env=env
+    )
     assert code == 2
     assert out == ""
     assert "timestamp" in err
@@ -685,14 +757,13 @@ def test_smartlook_unreachable_exits_3() -> None:
 
 
 @pytest.fixture
-def three_users(sandbox: Sandbox) -> Iterator[dict[str, str]]:
+def three_users(sandbox: Sandbox) -> dict[str, str]:
     """uid -> FullStory id of three users."""
     with FullStory(sandbox.api_key, base_url=sandbox.url) as fs:
-        ids = {
+        return {
             uid: fs.users.create({"uid": uid, "display_name": name, "email": f"{uid}@x.io"}).id
             for uid, name in (("ann", "Ann"), ("bob", "Bob"), ("cy", "Cy"))
         }
-    yield ids
 
 
 def test_users_list_prints_one_json_object_per_line(
@@ -823,3 +894,43 @@ def test_the_api_key_is_never_printed(tmp_path: Path) -> None:
         assert "Zebra-Quokka" not in out + err, name
     failed_file = (tmp_path / "bad.ndjson.failed.ndjson").read_text(encoding="utf-8")
     assert "Zebra-Quokka" not in failed_file
+
+
+@pytest.fixture
+def smartlook_server() -> Iterator[Sandbox]:
+    """A sandbox that accepts one Smartlook project key only."""
+    config = SandboxConfig(smartlook_keys=frozenset({"the-project-key"}))
+    with Sandbox(config, job_delay=0) as server:
+        yield server
+
+
+def smartlook_send(server: Sandbox) -> tuple[str, ...]:
+    return ("send-event", "Opened", "--smartlook", "--vid", "v1", "--host", server.url)
+
+
+def test_smartlook_missing_key_exits_2_naming_the_flag_and_variable(
+    smartlook_server: Sandbox,
+) -> None:
+    code, out, err = cli(*smartlook_send(smartlook_server))
+    assert code == 2
+    assert out == ""
+    assert err.startswith("error: ")
+    assert "SMARTLOOK_KEY" in err
+    assert "--smartlook-key" in err  # a person at a shell passes a flag, not key=...
+    assert_no_traceback(out, err)
+    assert smartlook_server.events() == []
+
+
+def test_smartlook_refused_key_exits_2(smartlook_server: Sandbox) -> None:
+    send = smartlook_send(smartlook_server)
+    code, out, err = cli(*send, "--smartlook-key", "not-the-project-key")
+    assert code == 2
+    assert out == ""
+    assert "error: Smartlook refused the project key" in err
+    assert "SMARTLOOK_KEY" in err
+    assert_no_traceback(out, err)
+    assert smartlook_server.events() == []
+
+    code, _, err = cli(*send, "--smartlook-key", "the-project-key")
+    assert code == 0, err
+    assert [e["vid"] for e in smartlook_server.events("smartlook")] == ["v1"]

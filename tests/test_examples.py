@@ -270,9 +270,7 @@ def test_quickstart_against_the_real_apis(
     assert "== what the sandbox received" not in result.stdout
     assert sandbox.stats()["events"] == expected_events
     assert ("== Smartlook: init, 1000 events, stop" in result.stdout) == ("smartlook" in apis)
-    assert ("== users: create, get, update, list, delete" in result.stdout) == (
-        "fullstory" in apis
-    )
+    assert ("== users: create, get, update, list, delete" in result.stdout) == ("fullstory" in apis)
 
 
 # ---- the FastAPI app ------------------------------------------------------------------------
@@ -318,7 +316,7 @@ async def test_fastapi_app_tracks_every_order(
     )
     expected = sorted((o["user_id"], o["order_id"], o["total"]) for o in map(order, range(50)))
     assert received == expected
-    assert sandbox.stats()["integration_sources"] == {"fastapi-example": 1}
+    assert {e["integration_source"] for e in events} == {"fastapi-example"}
 
 
 @pytest.mark.anyio

@@ -621,7 +621,7 @@ async def test_status_to_error_class(
     assert err.api_message == "some message"
     assert err.body == ERROR_BODY
     assert err.headers["x-request-id"] == "req-1"
-    assert str(err) == f"GET /v2/users/{{id}} answered {status} (some_code: some message)"
+    assert str(err) == f"GET /v2/users/fs-1 answered {status} (some_code: some message)"
 
 
 @pytest.mark.anyio

@@ -12,6 +12,7 @@ a missing or refused key, an unreadable file; 3 the API could not be reached.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -37,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # The commands report errors themselves; the SDK's own warnings would say it twice.
+    logging.getLogger("session_analytics").setLevel(logging.ERROR)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):

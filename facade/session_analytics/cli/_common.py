@@ -9,11 +9,11 @@ import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
 
+from .._batcher import GaveUpError
 from ..errors import (
     FSConnectionError,
     FSError,
     FSForbiddenError,
-    FSInvalidArgumentError,
     FSMaxRetryError,
     FSTimeoutError,
     FSUnauthorizedError,
@@ -66,19 +66,51 @@ def fullstory_client(args: argparse.Namespace) -> Any:
     )
 
 
+# Settings named by their Python parameter in SDK messages, and the flag a person types.
+FLAGS = {
+    "jobs_in_flight": "--jobs-in-flight",
+    "chunk_size": "--chunk-size",
+    "poll_interval": "--poll-interval",
+    "timeout": "--timeout",
+    "max_retries": "--max-retries",
+    "base_url": "--base-url",
+    "host": "--host",
+    "api_key": "--api-key",
+    "key": "--smartlook-key",
+}
+MISSING_KEY = {
+    "api_key": "no FullStory API key: pass --api-key or set FULLSTORY_API_KEY (create one in "
+    "FullStory under Settings > Integrations > API Keys)",
+    "key": "no Smartlook project key: pass --smartlook-key or set SMARTLOOK_KEY (the project "
+    "key is in the Smartlook project settings)",
+}
+
+
+def _as_flags(error: InvalidArgumentError) -> str:
+    field = error.field or ""
+    message = str(error)
+    if field in MISSING_KEY and "no " in message and " key" in message:
+        return MISSING_KEY[field]
+    flag = FLAGS.get(field)
+    if flag is None:
+        return message
+    for prefix in (f"{field}: ", f"{field} "):
+        if message.startswith(prefix):
+            return f"{flag} {message[len(prefix) :]}"
+    return message
+
+
 def explain(error: BaseException, where: str = "FullStory") -> CommandError:
     """The message and exit code for an error the SDK raised."""
+    if isinstance(error, GaveUpError) and isinstance(error.__cause__, BaseException):
+        error = error.__cause__  # the batcher gave up: what made it give up is what matters
     last = error.last_error if isinstance(error, FSMaxRetryError) else error
-    if isinstance(error, FSInvalidArgumentError | InvalidArgumentError) and not isinstance(
-        error, SmartlookError
-    ):
-        hint = ""
-        if getattr(error, "field", None) == "api_key":
-            hint = " (pass --api-key or set FULLSTORY_API_KEY)"
-        return CommandError(f"{error}{hint}", EXIT_USAGE)
+    if isinstance(error, InvalidArgumentError):
+        return CommandError(_as_flags(error), EXIT_USAGE)
     if isinstance(last, FSUnauthorizedError):
         return CommandError(
-            f"the API key was refused: {error} (check FULLSTORY_API_KEY)", EXIT_USAGE
+            f"the API key was refused: {error} (check --api-key or FULLSTORY_API_KEY)",
+            EXIT_USAGE,
         )
     if isinstance(last, FSForbiddenError):
         return CommandError(
@@ -91,7 +123,7 @@ def explain(error: BaseException, where: str = "FullStory") -> CommandError:
         )
     if isinstance(error, FSMaxRetryError):
         return CommandError(f"{where} kept failing: {error}; try again later", EXIT_UNREACHABLE)
-    if isinstance(error, SmartlookProjectError | InvalidArgumentError):
+    if isinstance(error, SmartlookProjectError):
         return CommandError(str(error), EXIT_USAGE)
     if isinstance(error, FSError | SmartlookError):
         return CommandError(str(error), EXIT_FAILED)
@@ -104,7 +136,7 @@ def run(command: Command, args: argparse.Namespace) -> int:
     except CommandError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.code
-    except (FSError, SmartlookError, InvalidArgumentError) as error:
+    except (FSError, SmartlookError, InvalidArgumentError, GaveUpError) as error:
         explained = explain(error)
         print(f"error: {explained}", file=sys.stderr)
         return explained.code

@@ -100,7 +100,9 @@ class _Source:
         self.bytes_read = 0
         self.tick: Any = None  # called every TICK_ITEMS items read (the progress bar)
         self.lines = array("I")  # the line of each item handed out, by item index
-        self.bad: list[tuple[int, str, str, str]] = []  # line, raw text, code, message
+        self.bad: list[tuple[int, Any, str, str]] = []  # line, raw text or cells, code, message
+        if self.format == "csv":
+            self._open_csv()
 
     def close(self) -> None:
         if self._raw is not sys.stdin.buffer:
@@ -132,24 +134,45 @@ class _Source:
             yield item
 
     def _csv(self) -> Iterator[dict[str, Any]]:
+        reader, columns = self._csv_reader, self._csv_columns
+        try:
+            for row in reader:
+                number = reader.line_num
+                extra = row.pop(None, None)
+                if extra:
+                    self.bad.append(
+                        (number, dict(row), "invalid_row", "the row has more cells than the header")
+                    )
+                    continue
+                try:
+                    item = _row_item(row, columns)
+                except ValueError as err:
+                    self.bad.append((number, dict(row), "invalid_value", str(err)))
+                    continue
+                self.lines.append(number)
+                if self.tick is not None and len(self.lines) % TICK_ITEMS == 0:
+                    self.tick()
+                yield item
+        except UnicodeDecodeError as err:
+            fail(
+                f"{self.path}: not UTF-8 text (byte {err.start} of a block near line "
+                f"{reader.line_num + 1}); save it as UTF-8"
+            )
+        except csv.Error as err:
+            fail(f"{self.path}: line {reader.line_num}: not valid CSV ({err})")
+
+    def _open_csv(self) -> None:
+        """Read the header now, so that a bad header is reported before anything starts."""
         counting = _Counting(self._raw, self)
-        buffered = io.BufferedReader(counting)
-        reader = csv.DictReader(io.TextIOWrapper(buffered, encoding="utf-8-sig", newline=""))
-        columns = [_column(name) for name in reader.fieldnames or []]
-        if not columns:
+        text = io.TextIOWrapper(io.BufferedReader(counting), encoding="utf-8-sig", newline="")
+        self._csv_reader = csv.DictReader(text)
+        try:
+            names = self._csv_reader.fieldnames or []
+        except UnicodeDecodeError:
+            fail(f"{self.path}: the header is not UTF-8 text; save the file as UTF-8")
+        self._csv_columns = [_column(name) for name in names]
+        if not self._csv_columns:
             fail(f"{self.path}: the CSV file has no header row")
-        for row in reader:
-            number = reader.line_num
-            try:
-                item = _row_item(row, columns)
-            except (ValueError, KeyError) as err:
-                raw = ",".join(str(v) for v in row.values())
-                self.bad.append((number, raw, "invalid_value", str(err)))
-                continue
-            self.lines.append(number)
-            if self.tick is not None and len(self.lines) % TICK_ITEMS == 0:
-                self.tick()
-            yield item
 
 
 class _Counting(io.RawIOBase):
@@ -208,7 +231,12 @@ class _FailedFile:
     def write(self, item: Any, error: dict[str, Any]) -> None:
         if self._file is None:
             self._file = self.path.open("w", encoding="utf-8")
-        record = dict(item) if isinstance(item, dict) else {"_raw": item}
+        if isinstance(item, dict) and error.get("code") in ("invalid_value", "invalid_row"):
+            record: dict[str, Any] = {"_cells": item}  # a CSV row: its cells, to fix
+        elif isinstance(item, dict):
+            record = dict(item)
+        else:
+            record = {"_raw": item}
         record["_error"] = error
         self._file.write(json.dumps(record, default=str) + "\n")
         self.count += 1
@@ -234,6 +262,7 @@ def _import(args: argparse.Namespace) -> int:
         args.failed_file
         or ("import-failed.ndjson" if args.file == "-" else f"{args.file}.failed.ndjson")
     )
+    failed_path.unlink(missing_ok=True)  # a failed file from an earlier run is stale now
     failed = _FailedFile(failed_path)
     progress = _Progress(source, args.kind, enabled=not args.no_progress)
     started = time.monotonic()

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from ._common import EXIT_OK, add_fullstory_options, fail, fullstory_client, key_values
+from ._common import EXIT_OK, add_fullstory_options, explain, fail, fullstory_client, key_values
 
 
 def register(commands: Any) -> None:
@@ -82,6 +82,6 @@ def _send_smartlook(args: argparse.Namespace, props: dict[str, Any]) -> int:
         client.event(args.vid, args.name, args.value, props or None, args.sid)
         client.flush(timeout=args.timeout + 5)
     if failures:
-        raise failures[0]
+        raise explain(failures[0], "Smartlook")
     print(json.dumps({"sent": args.name, "to": "smartlook", "vid": args.vid}))
     return EXIT_OK

@@ -151,6 +151,7 @@ class _Importer:
         self.job_ids: list[str] = []
         self.failed: list[ImportFailure] = []
         self._running: list[_Running] = []
+        self._last: ImportProgress | None = None
 
     def _progress(self) -> Emit:
         snapshot = ImportProgress(
@@ -161,7 +162,10 @@ class _Importer:
             len(self._running),
             self.jobs_done,
         )
-        return Emit([self._on_progress] if self._on_progress else [], (snapshot,), "progress")
+        # Nothing new since the last report: do not report it twice.
+        listeners = [self._on_progress] if self._on_progress and snapshot != self._last else []
+        self._last = snapshot
+        return Emit(listeners, (snapshot,), "progress")
 
     def _fail(self, failures: list[ImportFailure]) -> Emit | None:
         self.failed_count += len(failures)

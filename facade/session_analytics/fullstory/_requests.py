@@ -100,11 +100,12 @@ def create_user_call(user: Any, idempotency_key: str | None) -> Call[CreateUserR
 
 
 def get_user_call(user_id: str, include_schema: bool) -> Call[GetUserResponse]:
+    user_id = _inputs.identifier(user_id, "id")
     return Call(
         get_user,
-        {"id": _inputs.identifier(user_id, "id"), "include_schema": include_schema},
+        {"id": user_id, "include_schema": include_schema},
         GetUserResponse,
-        "GET /v2/users/{id}",
+        f"GET /v2/users/{user_id}",
     )
 
 
@@ -141,11 +142,12 @@ def list_users_call(
 
 def update_user_call(user_id: str, changes: Any) -> Call[UpdateUserResponse]:
     body = cast(UpdateUserRequest, PreparedBody(_inputs.user_request(changes)))
+    user_id = _inputs.identifier(user_id, "id")
     return Call(
         update_user,
-        {"id": _inputs.identifier(user_id, "id"), "body": body},
+        {"id": user_id, "body": body},
         UpdateUserResponse,
-        "POST /v2/users/{id}",
+        f"POST /v2/users/{user_id}",
     )
 
 
@@ -156,18 +158,10 @@ def delete_user_call(user_id: str | None, uid: str | None) -> Call[DeleteUserRes
             field="id",
         )
     if user_id is not None:
-        return Call(
-            delete_user,
-            {"id": _inputs.identifier(user_id, "id")},
-            DeleteUserResponse,
-            "DELETE /v2/users/{id}",
-        )
-    return Call(
-        delete_user_by_uid,
-        {"uid": _inputs.identifier(uid, "uid")},
-        DeleteUserResponse,
-        "DELETE /v2/users?uid=",
-    )
+        user_id = _inputs.identifier(user_id, "id")
+        return Call(delete_user, {"id": user_id}, DeleteUserResponse, f"DELETE /v2/users/{user_id}")
+    uid = _inputs.identifier(uid, "uid")
+    return Call(delete_user_by_uid, {"uid": uid}, DeleteUserResponse, f"DELETE /v2/users?uid={uid}")
 
 
 # ---- events -----------------------------------------------------------------------------------
@@ -226,11 +220,12 @@ def create_job_call(
 def job_status_call(kind: Kind, job_id: str) -> Call[JobStatusResponse]:
     operation = get_batch_user_import_status if kind == "users" else get_batch_events_import_status
     # A poll is not retried by the transport: the job poller counts failed polls itself.
+    job_id = _inputs.identifier(job_id, "job_id")
     return Call(
         operation,
-        {"job_id": _inputs.identifier(job_id, "job_id")},
+        {"job_id": job_id},
         JobStatusResponse,
-        f"GET /v2/{kind}/batch/{{job_id}}",
+        f"GET /v2/{kind}/batch/{job_id}",
         max_retries=0,
     )
 
@@ -244,7 +239,7 @@ def job_imports_call(
         operation,
         {"job_id": job_id, "page_token": _opt(page_token), "include_schema": include_schema},
         returns,
-        f"GET /v2/{kind}/batch/{{job_id}}/imports",
+        f"GET /v2/{kind}/batch/{job_id}/imports",
         also_ok=(JobResultsPending,),
     )
 
@@ -258,7 +253,7 @@ def job_errors_call(kind: Kind, job_id: str, page_token: str | None) -> Call[Any
         operation,
         {"job_id": job_id, "page_token": _opt(page_token)},
         returns,
-        f"GET /v2/{kind}/batch/{{job_id}}/errors",
+        f"GET /v2/{kind}/batch/{job_id}/errors",
         also_ok=(JobResultsPending,),
     )
 
