@@ -13,30 +13,15 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import re
 import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from _sandbox_process import start_sandbox
+
 RESULTS = Path(__file__).resolve().parent / "results" / "import_memory.json"
-
-
-def start_sandbox() -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "session_analytics.sandbox", "--port", "0", "--job-delay", "0"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        found = re.search(r"ready at (\S+)", proc.stdout.readline())
-        if found:
-            return proc, found.group(1)
-    proc.kill()
-    raise SystemExit("the sandbox did not start")
 
 
 def one_run(size: int) -> dict[str, float]:
@@ -45,7 +30,7 @@ def one_run(size: int) -> dict[str, float]:
 
     from session_analytics import fullstory
 
-    proc, url = start_sandbox()
+    proc, url = start_sandbox("--job-delay", "0")
     try:
         httpx.post(f"{url}/_sandbox/config", json={"job_items_per_s": 1_000_000})
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -13,32 +13,13 @@ import asyncio
 import json
 import os
 import platform
-import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
+from _sandbox_process import start_sandbox
 
 RESULTS = Path(__file__).resolve().parent / "results" / "sandbox_throughput.json"
-
-
-def start_sandbox() -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "session_analytics.sandbox", "--port", "0", "--log-level", "error"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        found = re.search(r"ready at (\S+)", line)
-        if found:
-            return proc, found.group(1)
-    proc.kill()
-    raise SystemExit("the sandbox did not start")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -102,7 +83,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
-    proc, url = start_sandbox()
+    proc, url = start_sandbox("--log-level", "error")
     try:
         check = httpx.post(f"{url}/rec/check/backend", json={"key": "bench"}).json()
         events_url = f"http://{check['analytics']['host']}"

@@ -33,7 +33,55 @@ def _batching(options: BatchingOptions | None) -> BatchingOptions:
 
 
 class _Base:
+    """Settings, the http client factory and the state both clients keep."""
+
     config: FullStoryConfig
+
+    def _setup(
+        self,
+        make_client: Callable[..., Any],
+        *,
+        api_key: str | None,
+        integration_source: str | None,
+        base_url: str | None,
+        timeout: float,
+        max_retries: int,
+        http_client: Any,
+        transport: Any,
+        retry_policy: RetryPolicy | None,
+        sleep: Any,
+    ) -> None:
+        self.config = fullstory_config(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            integration_source=integration_source,
+        )
+        self._sleep = sleep
+        # Kept to dial new connections in a forked child.
+        self._make_http = functools.partial(
+            make_client,
+            base_url=self.config.base_url,
+            api_key=self.config.api_key,
+            timeout=self.config.timeout,
+            policy=retry_policy or RetryPolicy(max_retries=self.config.max_retries),
+            integration_source=self.config.integration_source,
+            http_client=http_client,
+            transport=transport,
+            sleep=sleep,
+        )
+        # The generated client, sending through the same transport: auth, retries, timeouts.
+        self.raw = fullstory_api.Client(base_url=self.config.base_url)
+        self._jobs: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._closed = False
+
+    def _track_job(self, job: Any) -> None:
+        self._jobs.add(job)
+
+    def _stop_jobs(self) -> None:
+        for job in list(self._jobs):
+            job._stop_following()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.config.base_url!r}, api_key='***')"
@@ -70,38 +118,23 @@ class FullStory(_Base):
         retry_policy: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.config = fullstory_config(
+        self._setup(
+            sync_client,
             api_key=api_key,
+            integration_source=integration_source,
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
-            integration_source=integration_source,
-        )
-        batching_options = _batching(batching)
-        self._sleep = sleep
-        self._make_http: Callable[[], httpx.Client] = functools.partial(
-            sync_client,
-            base_url=self.config.base_url,
-            api_key=self.config.api_key,
-            timeout=self.config.timeout,
-            policy=retry_policy or RetryPolicy(max_retries=self.config.max_retries),
-            integration_source=self.config.integration_source,
             http_client=http_client,
             transport=transport,
+            retry_policy=retry_policy,
             sleep=sleep,
         )
-        self._http = self._make_http()
-        # The generated client, sending through the same transport: auth, retries, timeouts.
-        self.raw = fullstory_api.Client(base_url=self.config.base_url)
+        self._http: httpx.Client = self._make_http()
         self.raw.set_httpx_client(self._http)
-        self._jobs: weakref.WeakSet[Any] = weakref.WeakSet()
-        self._closed = False
-        self._batcher = Batcher(TrackSender(self), batching_options)
+        self._batcher = Batcher(TrackSender(self), _batching(batching))
         self.users = Users(self)
         self.events = Events(self)
-
-    def _track_job(self, job: Any) -> None:
-        self._jobs.add(job)
 
     def flush(self, timeout: float = 10.0) -> FlushResult:
         """Send every tracked event now; wait up to ``timeout`` s. ``.pending`` is what is left."""
@@ -119,8 +152,7 @@ class FullStory(_Base):
             return FlushResult(0)
         self._closed = True
         result = self._batcher.stop(timeout)
-        for job in list(self._jobs):
-            job._stop_following()
+        self._stop_jobs()
         self._http.close()
         return result
 
@@ -161,37 +193,23 @@ class AsyncFullStory(_Base):
         retry_policy: RetryPolicy | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio_sleep,
     ) -> None:
-        self.config = fullstory_config(
+        self._setup(
+            async_client,
             api_key=api_key,
+            integration_source=integration_source,
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
-            integration_source=integration_source,
-        )
-        batching_options = _batching(batching)
-        self._sleep = sleep
-        self._make_http: Callable[[], httpx.AsyncClient] = functools.partial(
-            async_client,
-            base_url=self.config.base_url,
-            api_key=self.config.api_key,
-            timeout=self.config.timeout,
-            policy=retry_policy or RetryPolicy(max_retries=self.config.max_retries),
-            integration_source=self.config.integration_source,
             http_client=http_client,
             transport=transport,
+            retry_policy=retry_policy,
             sleep=sleep,
         )
-        self._http = self._make_http()
-        self.raw = fullstory_api.Client(base_url=self.config.base_url)
+        self._http: httpx.AsyncClient = self._make_http()
         self.raw.set_async_httpx_client(self._http)
-        self._jobs: weakref.WeakSet[Any] = weakref.WeakSet()
-        self._closed = False
-        self._batcher = AsyncBatcher(AsyncTrackSender(self), batching_options)
+        self._batcher = AsyncBatcher(AsyncTrackSender(self), _batching(batching))
         self.users = AsyncUsers(self)
         self.events = AsyncEvents(self)
-
-    def _track_job(self, job: Any) -> None:
-        self._jobs.add(job)
 
     async def flush(self, timeout: float = 10.0) -> FlushResult:
         """Send every tracked event now; wait up to ``timeout`` s."""
@@ -208,8 +226,7 @@ class AsyncFullStory(_Base):
             return FlushResult(0)
         self._closed = True
         result = await self._batcher.stop(timeout)
-        for job in list(self._jobs):
-            job._stop_following()
+        self._stop_jobs()
         await self._http.aclose()
         return result
 

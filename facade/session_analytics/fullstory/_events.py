@@ -19,7 +19,7 @@ from .._calls import ApiResponse, run_async, run_sync
 from .._flow import drive_async, drive_sync
 from .._ids import event_id
 from . import _requests as R
-from ._import import ImportResult, _Importer
+from ._import import ImportResult, importer
 from ._jobs import AsyncBatchJob, BatchJob, BatchJobOptions
 from ._track import check_size, track_payload
 
@@ -36,7 +36,36 @@ def _shared(shared_context: Context | dict[str, Any] | None) -> dict[str, Any] |
     return None if shared_context is None else _inputs.context(shared_context, "shared_context")
 
 
-class Events:
+class _Tracking:
+    """``track()`` is the same plain call on both clients: it only validates and queues."""
+
+    _client: Any
+
+    def track(
+        self,
+        name: str,
+        *,
+        user: dict[str, Any] | None = None,
+        session: dict[str, Any] | None = None,
+        properties: dict[str, Any] | None = None,
+        context: Context | dict[str, Any] | None = None,
+        timestamp: Any = None,
+        schema: dict[str, Any] | None = None,
+    ) -> bool:
+        """Queue an event and return at once; a worker (a task of the loop, for the async
+        client; call it from the loop's thread) sends it.
+
+        Checked like ``create`` before it is queued (FSInvalidArgumentError names the field);
+        timestamped now unless ``timestamp`` is given. False when the queue refused it (full:
+        counted in ``stats().dropped`` and passed to ``on_drop``).
+        """
+        payload = track_payload(name, user, session, properties, context, timestamp, schema)
+        check_size(payload, self._client._batcher)
+        accepted: bool = self._client._batcher.enqueue(payload, event_id())
+        return accepted
+
+
+class Events(_Tracking):
     """The FullStory events API (sync)."""
 
     def __init__(self, client: FullStory) -> None:
@@ -51,27 +80,6 @@ class Events:
     ) -> ApiResponse[CreateEventResponse]:
         """Like ``create``, with the HTTP envelope (status, headers, retries, key)."""
         return run_sync(self._client.raw, R.create_event_call(event, idempotency_key))
-
-    def track(
-        self,
-        name: str,
-        *,
-        user: dict[str, Any] | None = None,
-        session: dict[str, Any] | None = None,
-        properties: dict[str, Any] | None = None,
-        context: Context | dict[str, Any] | None = None,
-        timestamp: Any = None,
-        schema: dict[str, Any] | None = None,
-    ) -> bool:
-        """Queue an event and return at once; it is sent in the background.
-
-        Checked like ``create`` before it is queued (FSInvalidArgumentError names the field);
-        timestamped now unless ``timestamp`` is given. False when the queue refused it (full:
-        counted in ``stats().dropped`` and passed to ``on_drop``).
-        """
-        payload = track_payload(name, user, session, properties, context, timestamp, schema)
-        check_size(payload, self._client._batcher)
-        return self._client._batcher.enqueue(payload, event_id())
 
     def batch_create(
         self,
@@ -105,22 +113,22 @@ class Events:
         include_schema: bool = False,
     ) -> ImportResult:
         """Import any number of events through as many jobs as it takes; blocks until done."""
-        importer = _Importer(
+        flow = importer(
             "events",
             items,
             shared_context=_shared(shared_context),
-            options=options or BatchJobOptions(),
+            options=options,
             jobs_in_flight=jobs_in_flight,
             chunk_size=chunk_size,
             on_progress=on_progress,
             on_failed=on_failed,
             on_imported=on_imported,
             include_schema=include_schema,
-        )
-        return drive_sync(importer.flow(), self._client.raw, self._client._sleep)
+        ).flow()
+        return drive_sync(flow, self._client.raw, self._client._sleep)
 
 
-class AsyncEvents:
+class AsyncEvents(_Tracking):
     """The FullStory events API (asyncio)."""
 
     def __init__(self, client: AsyncFullStory) -> None:
@@ -137,28 +145,6 @@ class AsyncEvents:
     ) -> ApiResponse[CreateEventResponse]:
         """Like ``create``, with the HTTP envelope (status, headers, retries, key)."""
         return await run_async(self._client.raw, R.create_event_call(event, idempotency_key))
-
-    def track(
-        self,
-        name: str,
-        *,
-        user: dict[str, Any] | None = None,
-        session: dict[str, Any] | None = None,
-        properties: dict[str, Any] | None = None,
-        context: Context | dict[str, Any] | None = None,
-        timestamp: Any = None,
-        schema: dict[str, Any] | None = None,
-    ) -> bool:
-        """Queue an event and return at once (a plain call, from the loop's thread); a task of
-        the running loop sends it.
-
-        Checked like ``create`` before it is queued (FSInvalidArgumentError names the field);
-        timestamped now unless ``timestamp`` is given. False when the queue refused it (full:
-        counted in ``stats().dropped`` and passed to ``on_drop``).
-        """
-        payload = track_payload(name, user, session, properties, context, timestamp, schema)
-        check_size(payload, self._client._batcher)
-        return self._client._batcher.enqueue(payload, event_id())
 
     def batch_create(
         self,
@@ -192,16 +178,16 @@ class AsyncEvents:
         include_schema: bool = False,
     ) -> ImportResult:
         """Import any number of events through as many jobs as it takes; returns when done."""
-        importer = _Importer(
+        flow = importer(
             "events",
             items,
             shared_context=_shared(shared_context),
-            options=options or BatchJobOptions(),
+            options=options,
             jobs_in_flight=jobs_in_flight,
             chunk_size=chunk_size,
             on_progress=on_progress,
             on_failed=on_failed,
             on_imported=on_imported,
             include_schema=include_schema,
-        )
-        return await drive_async(importer.flow(), self._client.raw, self._client._sleep)
+        ).flow()
+        return await drive_async(flow, self._client.raw, self._client._sleep)

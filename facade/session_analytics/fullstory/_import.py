@@ -317,3 +317,31 @@ class _Importer:
         code = failed.code if isinstance(failed.code, str) else "unknown"
         message = failed.message if isinstance(failed.message, str) else ""
         return ImportFailure(item, code, message, job.job_id, None)
+
+
+def importer(
+    kind: R.Kind,
+    items: Iterable[Any],
+    *,
+    shared_context: dict[str, Any] | None = None,
+    options: BatchJobOptions | None,
+    jobs_in_flight: int,
+    chunk_size: int,
+    on_progress: Listener | None,
+    on_failed: Listener | None,
+    on_imported: Listener | None,
+    include_schema: bool,
+) -> _Importer:
+    """The import flow behind ``users.import_`` and ``events.import_``, sync and async."""
+    return _Importer(
+        kind,
+        items,
+        shared_context=shared_context,
+        options=options or BatchJobOptions(),
+        jobs_in_flight=jobs_in_flight,
+        chunk_size=chunk_size,
+        on_progress=on_progress,
+        on_failed=on_failed,
+        on_imported=on_imported,
+        include_schema=include_schema,
+    )

@@ -22,7 +22,7 @@ from .. import _constants as C
 from .._calls import ApiResponse, run_async, run_sync
 from .._flow import drive_async, drive_sync
 from . import _requests as R
-from ._import import ImportResult, _Importer
+from ._import import ImportResult, importer
 from ._jobs import AsyncBatchJob, BatchJob, BatchJobOptions
 
 if TYPE_CHECKING:
@@ -174,19 +174,19 @@ class Users:
         include_schema: bool = False,
     ) -> ImportResult:
         """Import any number of users through as many jobs as it takes; blocks until done."""
-        importer = _Importer(
+        flow = importer(
             "users",
             items,
             shared_context=None,
-            options=options or BatchJobOptions(),
+            options=options,
             jobs_in_flight=jobs_in_flight,
             chunk_size=chunk_size,
             on_progress=on_progress,
             on_failed=on_failed,
             on_imported=on_imported,
             include_schema=include_schema,
-        )
-        return drive_sync(importer.flow(), self._client.raw, self._client._sleep)
+        ).flow()
+        return drive_sync(flow, self._client.raw, self._client._sleep)
 
 
 class AsyncUsers:
@@ -334,16 +334,16 @@ class AsyncUsers:
         include_schema: bool = False,
     ) -> ImportResult:
         """Import any number of items through as many jobs as it takes; returns when done."""
-        importer = _Importer(
+        flow = importer(
             "users",
             items,
             shared_context=None,
-            options=options or BatchJobOptions(),
+            options=options,
             jobs_in_flight=jobs_in_flight,
             chunk_size=chunk_size,
             on_progress=on_progress,
             on_failed=on_failed,
             on_imported=on_imported,
             include_schema=include_schema,
-        )
-        return await drive_async(importer.flow(), self._client.raw, self._client._sleep)
+        ).flow()
+        return await drive_async(flow, self._client.raw, self._client._sleep)
