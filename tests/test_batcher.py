@@ -458,7 +458,8 @@ def test_drops_are_logged_at_most_once_per_interval(
     make_batcher: MakeBatcher, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(_batcher, "DROP_LOG_INTERVAL_S", 1.0)
-    batcher = make_batcher(FakeSender(), max_queue_events=1)
+    # A full queue is sent at once; a sender that hangs keeps the event (and the bound) held.
+    batcher = make_batcher(FakeSender(blocked=True), max_queue_events=1)
     enqueue_all(batcher, range(1))
 
     def warnings() -> list[str]:
@@ -493,11 +494,11 @@ def test_block_waits_for_room_freed_by_a_slow_sender(make_batcher: MakeBatcher) 
     )
     enqueue_all(batcher, range(1))
     assert wait_until(lambda: batcher.stats().in_flight == 1)
-    enqueue_all(batcher, range(1, 3))  # the queue is full now
+    enqueue_all(batcher, range(1, 2))  # one in flight + one queued: the bound is reached
     outcome: dict[str, Any] = {}
 
     def blocked_call() -> None:
-        outcome["accepted"] = batcher.enqueue(payload(3), None)
+        outcome["accepted"] = batcher.enqueue(payload(2), None)
         outcome["at"] = time.monotonic()
 
     caller = threading.Thread(target=blocked_call)
@@ -510,14 +511,18 @@ def test_block_waits_for_room_freed_by_a_slow_sender(make_batcher: MakeBatcher) 
     assert outcome["accepted"] is True
     assert outcome["at"] >= released_at
     assert batcher.flush(5.0)
-    assert sender.delivered_ids == [0, 1, 2, 3]
+    assert sender.delivered_ids == [0, 1, 2]
     assert batcher.stats().dropped == 0
 
 
 def test_block_drops_after_block_timeout(make_batcher: MakeBatcher) -> None:
     drops = Listener()
     batcher = make_batcher(
-        FakeSender(), overflow="block", block_timeout=0.3, max_queue_events=1, on_drop=drops
+        FakeSender(blocked=True),
+        overflow="block",
+        block_timeout=0.3,
+        max_queue_events=1,
+        on_drop=drops,
     )
     enqueue_all(batcher, range(1))
     started = time.monotonic()
@@ -660,6 +665,51 @@ def test_possible_duplicates(
     assert (stats.delivered, stats.possible_duplicates) == (2, duplicates)
 
 
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_failures_in_a_row_pause_every_send(make_batcher: MakeBatcher, concurrency: int) -> None:
+    # A server that is down is not hammered: after max(2, concurrency) failures in a row, no
+    # worker sends anything (new batches included) until the back-off delay has passed.
+    sender = FakeSender(always_retryable)
+    batcher = make_batcher(
+        sender,
+        concurrency=concurrency,
+        max_batch_events=1,
+        retry_initial_delay=0.6,
+        retry_max_delay=0.6,
+    )
+    enqueue_all(batcher, range(20))
+    batcher.flush(0.3)
+    threshold = max(2, concurrency)
+    # Sends already taken when the breaker tripped still go; nothing new is taken.
+    assert threshold <= len(sender.attempts) < threshold + concurrency
+    assert wait_until(lambda: len(sender.attempts) > threshold, timeout=3.0)
+    assert batcher.stats().queue_depth >= 20 - 2 * threshold
+
+
+def test_a_delivery_resets_the_failure_count(make_batcher: MakeBatcher) -> None:
+    # Two failures in a row pause the queue (for the 1.5-2 s back-off); once deliveries came
+    # through, one more failure is not "in a row": the next event goes at once.
+    first_try_fails = {0, 1, 2}
+
+    def plan(attempt: int) -> Outcome:
+        batch = sender.attempts[attempt]
+        if ids(batch)[0] in first_try_fails and batch not in sender.attempts[:attempt]:
+            return always_retryable(attempt)
+        return Delivered()
+
+    sender = FakeSender(plan)
+    batcher = make_batcher(
+        sender, flush_at=1, max_batch_events=1, retry_initial_delay=2.0, retry_max_delay=2
+    )
+    enqueue_all(batcher, range(2))
+    assert batcher.flush(10.0)
+    assert sender.batch_ids[:2] in ([[0], [1]], [[1], [0]])
+    assert sorted(sender.delivered_ids) == [0, 1]
+    enqueue_all(batcher, range(2, 4))
+    assert wait_until(lambda: 3 in sender.delivered_ids, timeout=1.0), sender.batch_ids
+    assert 2 not in sender.delivered_ids  # its retry waits for its own back-off
+
+
 # ---- lifecycle --------------------------------------------------------------------------------
 
 
@@ -693,6 +743,34 @@ def test_flush_returns_by_its_deadline_with_what_is_pending(make_batcher: MakeBa
     sender.release()
     assert batcher.flush(5.0)
     assert sender.delivered_ids == [0, 1, 2]
+
+
+def test_flush_does_not_wait_for_events_queued_after_it(make_batcher: MakeBatcher) -> None:
+    hold = {1: threading.Event(), 5: threading.Event()}
+
+    class Holding(FakeSender):
+        def send(self, batch: list[Entry]) -> Outcome:
+            for i in ids(batch):
+                if i in hold:
+                    hold[i].wait(GATE_LIMIT_S)
+            return super().send(batch)
+
+    sender = Holding()
+    batcher = make_batcher(sender, flush_at=1, max_batch_events=1)
+    enqueue_all(batcher, range(2))  # 1 hangs until released
+    outcome: dict[str, Any] = {}
+    flusher = threading.Thread(target=lambda: outcome.update(result=batcher.flush(5.0)))
+    flusher.start()
+    assert wait_until(lambda: batcher._core.flush_target == 2)
+    enqueue_all(batcher, range(5, 6))  # queued after flush() was called; hangs too
+    hold[1].set()
+    flusher.join(5.0)
+    assert not flusher.is_alive()
+    assert (outcome["result"].pending, bool(outcome["result"])) == (0, True)
+    assert sender.delivered_ids == [0, 1]
+    hold[5].set()
+    assert batcher.flush(5.0)
+    assert sender.delivered_ids == [0, 1, 5]
 
 
 @pytest.mark.parametrize(
@@ -729,9 +807,11 @@ def test_stats_account_for_every_event(make_batcher: MakeBatcher) -> None:
     enqueue_all(batcher, range(3))
     assert batcher.flush(5.0)  # refused by the API
     assert accounted(batcher.stats())
+    sender.gate.clear()  # 3..7 fill the queue and stay held while the send hangs
     for i in range(3, 10):
         batcher.enqueue(payload(i), None)  # 8 and 9 find the queue full
     assert accounted(batcher.stats())
+    sender.gate.set()
     assert batcher.flush(5.0)
     sender.gate.clear()
     enqueue_all(batcher, range(10, 12))
@@ -812,6 +892,31 @@ async def test_async_stop_keeps_its_deadline_and_hands_the_rest_to_on_error() ->
         assert batcher.stats().failed == 3
 
 
+def test_an_async_batcher_moves_to_a_new_event_loop() -> None:
+    # Each asyncio.run() is a new loop: a batch in flight when the first loop ended is sent
+    # again from the second one, with what the first loop left queued.
+    sender = AsyncFakeSender(blocked=True)
+    batcher = AsyncBatcher(sender, options(flush_at=2, max_batch_events=2))
+
+    async def first() -> None:
+        enqueue_all(batcher, range(3))  # 0 and 1 go in flight, 2 stays queued
+        assert await await_until(lambda: batcher.stats().in_flight == 2)
+
+    async def second() -> tuple[bool, BatcherStats]:
+        sender.release()
+        enqueue_all(batcher, range(3, 4))
+        flushed = bool(await batcher.flush(5.0))
+        stats = batcher.stats()
+        await batcher.stop(2.0)
+        return flushed, stats
+
+    asyncio.run(first())
+    flushed, stats = asyncio.run(second())
+    assert flushed
+    assert sorted(sender.delivered_ids) == [0, 1, 2, 3]
+    assert (stats.enqueued, stats.delivered, stats.failed, stats.dropped) == (4, 4, 0, 0)
+
+
 # ---- fork -------------------------------------------------------------------------------------
 
 
@@ -841,6 +946,62 @@ def test_a_forked_child_gets_an_empty_queue_and_its_own_worker(
     assert batcher.stats().queue_depth == 3
     assert batcher.flush(5.0)
     assert sender.ids_of(os.getpid()) == [0, 1, 2]
+
+
+@needs_fork
+@fork_warning_ok
+def test_a_stopped_client_stays_stopped_in_a_forked_child(make_batcher: MakeBatcher) -> None:
+    drops = Listener()
+    batcher = make_batcher(FakeSender(name="stopped"), on_drop=drops)
+    batcher.stop(1.0)
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            refused = batcher.enqueue(payload(1), None) is False
+            code = 0 if refused and workers_named("stopped") == [] else 3
+        finally:
+            os._exit(code)
+    assert wait_child(pid) == 0
+
+
+MULTIPROCESSING_CHILD = """
+import multiprocessing, sys
+from session_analytics._batcher import Batcher, BatchingOptions, Delivered, decode
+from session_analytics import _json
+
+out = sys.argv[1]
+
+class Sender:
+    name, deduplicates = "mp", False
+    def send(self, batch):
+        with open(out, "a") as f:
+            f.writelines(str(decode(data)["i"]) + "\\n" for data, _, _ in batch)
+        return Delivered()
+
+batcher = Batcher(Sender(), BatchingOptions(flush_at=1000, flush_interval=3600))
+
+def child():
+    for i in range(100, 105):
+        batcher.enqueue(_json.dumps({"i": i}), None)
+    # returns with the events queued: multiprocessing ends the child with os._exit()
+
+if __name__ == "__main__":
+    worker = multiprocessing.get_context("fork").Process(target=child)
+    worker.start()
+    worker.join(20)
+    print("child exit code", worker.exitcode, flush=True)
+"""
+
+
+@needs_fork
+def test_a_multiprocessing_child_delivers_its_queue_before_it_exits(tmp_path: Path) -> None:
+    # os._exit() skips atexit: the drain runs from multiprocessing's own exit hook instead.
+    out = tmp_path / "delivered.txt"
+    result = run_python(MULTIPROCESSING_CHILD, str(out))
+    assert result.returncode == 0, result.stderr
+    assert "child exit code 0" in result.stdout
+    assert out.read_text().split() == ["100", "101", "102", "103", "104"]
 
 
 def test_event_ids_are_unique() -> None:
@@ -969,6 +1130,21 @@ def test_a_crashed_owners_events_are_adopted_and_sent_first(
     assert batcher.stats().possible_duplicates == 0
 
 
+def test_a_spool_file_without_its_lock_file_is_adopted(
+    make_batcher: MakeBatcher, tmp_path: Path
+) -> None:
+    crashed = run_python(CRASHED_OWNER, str(tmp_path))
+    assert crashed.returncode == 1, crashed.stderr
+    for lock in tmp_path.glob("spool-*.lock"):
+        lock.unlink()  # cleaned away by hand, say: the database alone is still an orphan
+    sender = FakeSender()
+    batcher = make_batcher(sender, spool_path=tmp_path)
+    assert batcher.flush(5.0)
+    assert sender.delivered_ids == [0, 1, 2]
+    assert spool_rows(tmp_path) == []
+    assert len(list(tmp_path.glob("spool-*.sqlite3"))) == 1  # ours
+
+
 def test_adopted_events_sent_before_count_as_possible_duplicates(
     make_batcher: MakeBatcher, tmp_path: Path
 ) -> None:
@@ -994,6 +1170,52 @@ def test_a_live_owners_spool_is_not_adopted(make_batcher: MakeBatcher, tmp_path:
         assert live.path.exists()
     finally:
         live.close()
+
+
+def test_a_backlog_beyond_the_queue_bound_is_sent_in_turns(
+    make_batcher: MakeBatcher, tmp_path: Path
+) -> None:
+    crashed = run_python(CRASHED_OWNER, str(tmp_path))
+    assert crashed.returncode == 1, crashed.stderr
+    sender = FakeSender()
+    batcher = make_batcher(sender, spool_path=tmp_path, max_queue_events=2, flush_at=1)
+    assert batcher.flush(5.0)
+    assert wait_until(lambda: sender.delivered_ids == [0, 1, 2])
+    assert wait_until(lambda: spool_rows(tmp_path) == [])
+    stats = batcher.stats()
+    assert (stats.enqueued, stats.delivered, stats.spooled) == (3, 3, 0)
+
+
+def test_a_spool_path_that_cannot_hold_a_spool_is_refused_at_construction(
+    tmp_path: Path,
+) -> None:
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_text("")
+    with pytest.raises(InvalidArgumentError) as caught:
+        Batcher(FakeSender(), options(spool_path=not_a_directory))
+    assert caught.value.field == "spool_path"
+    assert str(not_a_directory) in str(caught.value)
+
+
+def test_an_event_the_spool_cannot_store_is_refused(
+    make_batcher: MakeBatcher, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drops = Listener()
+    sender = FakeSender()
+    batcher = make_batcher(sender, spool_path=tmp_path, on_drop=drops)
+    enqueue_all(batcher, range(1))
+
+    def disk_full(self: Spool, payload: bytes, key: str | None) -> int:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(Spool, "insert", disk_full)
+    assert batcher.enqueue(payload(1), None) is False
+    monkeypatch.undo()
+    assert batcher.flush(5.0)
+    assert sender.delivered_ids == [0]
+    assert drops.drop_ids == [1]
+    stats = batcher.stats()
+    assert (stats.enqueued, stats.delivered, stats.dropped) == (1, 1, 1)
 
 
 # ---- validation at the call site: Smartlook ---------------------------------------------------

@@ -1,9 +1,10 @@
 """The event batcher behind Smartlook ``event()`` and FullStory ``track()``.
 
 The caller's thread only validates, serialises (orjson) and appends to a bounded in-memory queue:
-about a microsecond, no I/O, a lock held for a few hundred nanoseconds. Workers (threads for the
-sync clients, tasks of the running loop for the async ones) send batches when ``flush_at`` events
-are queued, when the oldest has waited ``flush_interval`` seconds, or on ``flush()``.
+about two microseconds, no network I/O, a lock held for a few hundred nanoseconds (with a spool,
+plus one SQLite commit). Workers (threads for the sync clients, tasks of the running loop for the
+async ones) send batches when ``flush_at`` events or ``max_batch_bytes`` are queued, when the
+oldest has waited ``flush_interval`` seconds, or on ``flush()``.
 
 Nothing is lost without a word. Every accepted event is, in the end:
 - delivered (``stats().delivered``);
@@ -15,6 +16,9 @@ An event refused at the door because the queue is full is counted (``dropped``),
 
 Failed sends are retried with capped exponential back-off (at most ``retry_max_delay`` apart, so
 delivery resumes within about a second of the API coming back), never sooner than Retry-After.
+A batch waiting for its retry does not hold a worker, but it still counts against the queue's
+bounds; and when every worker's last send failed, no new batch goes out until the back-off (or
+the Retry-After) has passed, so an API that is down or rate limiting is not hammered.
 After ``os.fork()`` the child starts with an empty queue and its own workers; the parent keeps
 its own. At interpreter exit, every batcher gets a short shared deadline to drain.
 """
@@ -27,6 +31,7 @@ import heapq
 import logging
 import math
 import os
+import sys
 import threading
 import time
 import weakref
@@ -43,6 +48,8 @@ from .errors import InvalidArgumentError
 
 if TYPE_CHECKING:
     import asyncio
+
+    from ._spool import Spool
 
 logger = logging.getLogger("session_analytics")
 
@@ -95,7 +102,8 @@ class BatchingOptions:
             no timer; sends happen at ``flush_at``, ``flush()`` and ``stop()``).
         flush_at: queued events that trigger a send at once.
         max_batch_events / max_batch_bytes: the size of one request.
-        max_queue_events / max_queue_bytes: the memory bound; beyond it, ``overflow`` applies.
+        max_queue_events / max_queue_bytes: the memory bound (events queued plus in flight);
+            a full queue is sent at once; beyond it, ``overflow`` applies.
         overflow: "drop_newest" (refuse the new event: counted, on_drop, logged) or "block"
             (the caller waits up to ``block_timeout`` seconds for room, then the event is
             dropped); "block" is for sync clients only.
@@ -202,6 +210,8 @@ class GaveUpError(Exception):
 class _Batch:
     entries: list[Entry]
     started: float
+    size: int  # bytes
+    seq: int  # entries taken from the queue before this batch (flush() waits by it)
     attempts: int = 0
     # Events of this batch that may already have arrived (a dropped answer; or adopted from a
     # dead process's spool after an attempt): re-sending them may duplicate where nothing dedupes.
@@ -223,14 +233,65 @@ class _Refusal:
     log_count: int  # > 0: time to log this many drops
 
 
+REFUSALS = {
+    "full": "the queue is full",
+    "stopped": "the client is stopped",
+    "spool": "the spool could not store them",
+}
+
+
+class SpoolError(Exception):
+    """The spool could not be opened or written."""
+
+
 class _Core:
     """The queue, its limits and counters, and the delivery decisions: shared by both drivers.
 
     Every field is guarded by ``lock``. Nothing slow happens under it (listeners and logging run
     after it is released) except the spool insert of an accepted event, which is opt-in and must
-    be on disk before the caller goes on. A batch whose send failed is parked until its retry is
-    due, so one Retry-After never holds a worker while other events wait.
+    be on disk before the caller goes on.
     """
+
+    # Slots: read on every event, they are faster than an instance dict this size.
+    __slots__ = (
+        "_adopted",
+        "_backlog",
+        "_backlog_after",
+        "_batch_bytes",
+        "_dropped_since_log",
+        "_flush_at",
+        "_last_drop_log",
+        "_max_bytes",
+        "_max_events",
+        "_parked_seq",
+        "_refill_lock",
+        "attempted_rows",
+        "breaker_threshold",
+        "bytes",
+        "delivered",
+        "dropped",
+        "enqueued",
+        "failed",
+        "failures_in_a_row",
+        "first_at",
+        "flush_target",
+        "in_flight",
+        "items",
+        "lock",
+        "log",
+        "name",
+        "options",
+        "parked",
+        "paused_until",
+        "policy",
+        "possible_duplicates",
+        "retried",
+        "room_bytes",
+        "room_events",
+        "spool",
+        "stopping",
+        "taken",
+    )
 
     def __init__(self, options: BatchingOptions, name: str, log: logging.Logger) -> None:
         self.options = options
@@ -242,47 +303,68 @@ class _Core:
             max_delay_s=options.retry_max_delay,
             max_retry_after_s=math.inf,
         )
+        # When this many sends failed in a row, the whole batcher waits out the back-off.
+        self.breaker_threshold = max(2, options.concurrency)
+        # Read on every event: plain attributes are faster than the options' fields.
+        self._max_events = options.max_queue_events
+        self._max_bytes = options.max_queue_bytes
+        self._flush_at = options.flush_at
+        self._batch_bytes = options.max_batch_bytes
         self._fresh()
 
     def _fresh(self) -> None:
         self.lock = threading.Lock()
+        self._refill_lock = threading.Lock()
         self.items: deque[Entry] = deque()
-        self.bytes = 0
+        self.bytes = 0  # queued, not taken
+        # The bounds minus what is taken and not settled yet: the room left for the queue.
+        self.room_events, self.room_bytes = self._max_events, self._max_bytes
         self.first_at = 0.0
-        self.flushing = False
+        self.taken = 0
+        self.flush_target = 0  # sends are forced until ``taken`` reaches it
         self.stopping = False
-        self.in_flight: list[_Batch] = []  # taken from the queue, not settled (parked included)
+        self.in_flight: list[_Batch] = []  # taken, not settled (parked included)
         self.parked: list[tuple[float, int, _Batch]] = []  # (due, tie-break, batch), a heap
         self._parked_seq = 0
+        self.paused_until = 0.0
+        self.failures_in_a_row = 0
         self.enqueued = self.delivered = self.retried = self.dropped = 0
         self.failed = self.possible_duplicates = 0
         self._dropped_since_log = 0
         self._last_drop_log = -math.inf
-        self.spool: Any = None
-        self._spool_ready = False
-        # Adopted spool rows with ids in (after, until] are still to be queued.
-        self._backlog_after = self._backlog_until = 0
+        self.spool: Spool | None = None
+        # Adopted spool rows after this id may still need queueing.
+        self._backlog_after = 0
+        self._backlog = False
+        self._adopted = False
         self.attempted_rows: set[int] = set()
 
     # ---- accepting (caller's thread, lock held) --------------------------------------------
 
     def fits(self, size: int) -> bool:
-        return (
-            len(self.items) < self.options.max_queue_events
-            and self.bytes + size <= self.options.max_queue_bytes
-        )
+        return len(self.items) < self.room_events and self.bytes + size <= self.room_bytes
 
     def append(self, payload: bytes, key: str | None) -> bool:
         """Queue an accepted event; True when a worker should be woken up (the queue was empty,
-        so its timer starts now; or ``flush_at`` is reached)."""
-        row = self.spool.insert(payload, key) if self.spool is not None else None
+        so its timer starts now; or a count or byte trigger is reached).
+
+        Raises:
+            SpoolError: the spool could not store it (the event is not accepted).
+        """
+        row = None
+        if self.spool is not None:
+            try:
+                row = self.spool.insert(payload, key)
+            except Exception as error:
+                raise SpoolError(str(error)) from error
         if not self.items:
             self.first_at = time.monotonic()
         self.items.append((payload, key, row))
-        self.bytes += len(payload)
+        before = self.bytes
+        self.bytes = queued = before + len(payload)
         self.enqueued += 1
         count = len(self.items)
-        return count == 1 or count == self.options.flush_at
+        return count == 1 or count == self._flush_at or before < self._batch_bytes <= queued
 
     def refuse(self, payload: bytes, why: str) -> _Refusal:
         self.dropped += 1
@@ -302,7 +384,7 @@ class _Core:
                 "overflow='block'",
                 self.name,
                 refusal.log_count,
-                "the queue is full" if refusal.why == "full" else "the client is stopped",
+                REFUSALS[refusal.why],
             )
         if self.options.on_drop is not None:
             try:
@@ -313,14 +395,18 @@ class _Core:
     # ---- taking (worker, lock held) -----------------------------------------------------------
 
     def ready(self, now: float) -> bool:
+        if now < self.paused_until:
+            return False
         if self.parked and self.parked[0][0] <= now:
             return True
         if not self.items:
             return False
         return (
             len(self.items) >= self.options.flush_at
-            or self.flushing
+            or self.bytes >= self.options.max_batch_bytes
+            or self.taken < self.flush_target
             or self.stopping
+            or len(self.items) >= self.room_events
             or now - self.first_at >= self.options.flush_interval
         )
 
@@ -331,7 +417,9 @@ class _Core:
             waits.append(self.options.flush_interval - (now - self.first_at))
         if self.parked:
             waits.append(self.parked[0][0] - now)
-        return max(0.0, min(waits)) if waits else None
+        if not waits:
+            return None
+        return max(0.0, min(waits), self.paused_until - now)
 
     def take(self, now: float) -> _Batch:
         """The next batch to send: a parked one that is due, else a new one from the queue."""
@@ -347,10 +435,11 @@ class _Core:
             entries.append(self.items.popleft())
             size += len(payload)
         self.bytes -= size
-        if not self.items:
-            self.flushing = False
         # What is left keeps the age of the oldest: a backlog past its interval drains at once.
-        batch = _Batch(entries, now)
+        batch = _Batch(entries, now, size, self.taken)
+        self.taken += len(entries)
+        self.room_events -= len(entries)
+        self.room_bytes -= size
         if self.attempted_rows:
             seen = {row for _, _, row in entries} & self.attempted_rows
             if seen:
@@ -376,11 +465,20 @@ class _Core:
     def pending(self) -> int:
         return len(self.items) + sum(len(b.entries) for b in self.in_flight if not b.abandoned)
 
+    def unsettled_before(self, seq: int) -> int:
+        """Events among the first ``seq`` taken or queued that are not settled yet."""
+        queued = max(0, seq - self.taken)
+        flying = sum(len(b.entries) for b in self.in_flight if b.seq < seq and not b.abandoned)
+        return queued + flying
+
     # ---- deciding (worker, lock NOT held) ----------------------------------------------------
 
     def next_step(self, batch: _Batch, outcome: Outcome, deduplicates: bool) -> float | None:
         """Record an outcome: None when the batch is settled, else seconds until its retry."""
         if isinstance(outcome, Delivered):
+            with self.lock:
+                self.failures_in_a_row = 0
+                self.paused_until = 0.0
             self._settle(batch, delivered=True, deduplicates=deduplicates)
             return None
         if outcome.maybe_delivered:
@@ -390,19 +488,26 @@ class _Core:
         if outcome.retry_after is not None:
             delay = max(delay, outcome.retry_after)
         # Give up now rather than wait past max_retry_time (a long Retry-After included).
-        out_of_time = time.monotonic() + delay - batch.started > self.options.max_retry_time
+        now = time.monotonic()
+        out_of_time = now + delay - batch.started > self.options.max_retry_time
         if not outcome.retryable or out_of_time:
             self._settle(batch, delivered=False, deduplicates=deduplicates)
             return None
         batch.attempts += 1
         with self.lock:
             self.retried += len(batch.entries)
+            self.failures_in_a_row += 1
+            if self.failures_in_a_row >= self.breaker_threshold:
+                self.paused_until = max(self.paused_until, now + delay)
         return delay
 
     def _settle(self, batch: _Batch, *, delivered: bool, deduplicates: bool) -> None:
         with self.lock:
             if batch in self.in_flight:
                 self.in_flight.remove(batch)
+                if not batch.abandoned:
+                    self.room_events += len(batch.entries)
+                    self.room_bytes += batch.size
             count = len(batch.entries)
             if not batch.abandoned:
                 if delivered:
@@ -415,7 +520,12 @@ class _Core:
         # the spool and that then failed stays there for the next start.
         rows = [row for _, _, row in batch.entries if row is not None]
         if rows and self.spool is not None and (delivered or not batch.abandoned):
-            self.spool.delete(rows)
+            try:
+                self.spool.delete(rows)
+            except Exception:
+                self.log.exception(
+                    "%s: could not remove delivered events from the spool", self.name
+                )
 
     def abandon_all(self) -> list[Entry]:
         """At a stop deadline: take everything not yet delivered out of our hands."""
@@ -428,10 +538,28 @@ class _Core:
                 if not batch.abandoned:
                     batch.abandoned = True
                     left.extend(batch.entries)
+            self.room_events, self.room_bytes = self._max_events, self._max_bytes
             spooled = self.spool is not None
             if not spooled:
                 self.failed += len(left)
         return [] if spooled else left
+
+    def requeue_in_flight(self) -> None:
+        """The tasks that were sending these batches are gone (their loop closed): send them
+        again, first; they may have arrived already."""
+        with self.lock:
+            for batch in reversed(self.in_flight):
+                if batch.abandoned:
+                    continue
+                self.items.extendleft(reversed(batch.entries))
+                self.bytes += batch.size
+                self.room_events += len(batch.entries)
+                self.room_bytes += batch.size
+                self.attempted_rows.update(row for _, _, row in batch.entries if row is not None)
+                batch.abandoned = True
+            self.in_flight = [b for b in self.in_flight if not b.abandoned]
+            self.parked.clear()
+            self.first_at = time.monotonic() - self.options.flush_interval
 
     def stats(self) -> BatcherStats:
         with self.lock:
@@ -444,7 +572,7 @@ class _Core:
                 possible_duplicates=self.possible_duplicates,
                 queue_depth=len(self.items),
                 queue_bytes=self.bytes,
-                in_flight=sum(len(b.entries) for b in self.in_flight if not b.abandoned),
+                in_flight=self._max_events - self.room_events,
                 spooled=0,
             )
         spool = self.spool
@@ -453,41 +581,69 @@ class _Core:
     # ---- the spool ---------------------------------------------------------------------------
 
     def open_spool(self) -> None:
-        """Open the spool (first use) and queue what earlier processes left behind."""
-        if self._spool_ready or self.options.spool_path is None:
+        """Open this process's spool file (at construction: a bad path fails there)."""
+        if self.options.spool_path is None or self.spool is not None:
             return
         from ._spool import Spool
 
-        self.spool = Spool(Path(self.options.spool_path))
-        adopted = self.spool.adopt_orphans()
-        self._backlog_after, self._backlog_until = 0, self.spool.last_row()
-        if adopted:
-            self.log.info(
-                "%s: %d events left by an earlier process are sent first", self.name, adopted
-            )
-        self._spool_ready = True
-        self.refill()
+        try:
+            self.spool = Spool(Path(self.options.spool_path))
+        except Exception as error:
+            raise InvalidArgumentError(
+                f"spool_path: cannot keep a spool in {self.options.spool_path}: {error}",
+                field="spool_path",
+            ) from None
+
+    def adopt(self) -> None:
+        """Take over what gone processes left in the spool directory, and queue the oldest.
+
+        Runs once (the first worker, or the first ``flush``); a second caller waits until the
+        first has queued what fits, so a ``flush`` that follows covers the leftovers too.
+        """
+        spool = self.spool
+        if spool is None:
+            return
+        with self._refill_lock:
+            if self._adopted:
+                return
+            self._adopted = True
+            adopted = spool.adopt_orphans()
+            self._backlog = adopted > 0
+            if adopted:
+                self.log.info(
+                    "%s: %d events left by an earlier process are sent first", self.name, adopted
+                )
+                self._refill_now(spool)
 
     def refill(self) -> None:
-        """Queue spooled leftovers of earlier processes, oldest first, as far as there is room.
+        """Queue adopted leftovers, oldest first, as far as the bounds allow.
 
         Only adopted leftovers can be on disk and not in memory: events accepted by this process
         are always queued in memory as well.
         """
         spool = self.spool
-        if spool is None or self._backlog_after >= self._backlog_until:
+        if spool is None or not self._backlog:
             return
+        if not self._refill_lock.acquire(blocking=False):
+            return  # another worker is refilling
+        try:
+            self._refill_now(spool)
+        finally:
+            self._refill_lock.release()
+
+    def _refill_now(self, spool: Spool) -> None:
         with self.lock:
-            room = self.options.max_queue_events - len(self.items)
+            room = self.room_events - len(self.items)
         if room <= 0:
             return
-        rows = spool.pending(self._backlog_after, self._backlog_until, room)
+        rows = spool.adopted(self._backlog_after, room)
         if not rows:
-            self._backlog_after = self._backlog_until
+            self._backlog = False
             return
         with self.lock:
             self.items.extendleft(reversed([(r.payload, r.key, r.row) for r in rows]))
-            self.bytes += sum(len(r.payload) for r in rows)
+            size = sum(len(r.payload) for r in rows)
+            self.bytes += size
             self.enqueued += len(rows)
             self.first_at = time.monotonic() - self.options.flush_interval  # due at once
             self.attempted_rows.update(r.row for r in rows if r.attempted)
@@ -514,11 +670,17 @@ class _Core:
     def after_fork(self) -> None:
         """In a forked child: a fresh queue; the parent's events and spool stay the parent's."""
         old_spool = self.spool
-        spool_path = self.options.spool_path
         self._fresh()
         if old_spool is not None:
             old_spool.abandon_after_fork()
-        self._spool_ready = spool_path is None
+            try:
+                self.open_spool()
+            except InvalidArgumentError as error:
+                self.log.error(
+                    "%s: this forked process keeps its events in memory only: %s",
+                    self.name,
+                    error,
+                )
 
 
 # ---- the registry for fork and exit -----------------------------------------------------------
@@ -543,6 +705,28 @@ def _after_fork_in_child() -> None:
     _registry_lock = threading.Lock()
     for batcher in list(_live):
         batcher._after_fork()
+    # A multiprocessing child ends with os._exit(), which skips atexit: drain through the exit
+    # hook that multiprocessing runs itself. Its child clears the finalizers it inherited after
+    # this hook, then runs the after-fork callbacks: the drain is registered from there.
+    global _multiprocessing_hooked
+    util = sys.modules.get("multiprocessing.util")
+    if util is not None and not _multiprocessing_hooked:
+        util.register_after_fork(_MULTIPROCESSING_TOKEN, _drain_at_multiprocessing_exit)
+        _multiprocessing_hooked = True
+
+
+class _Token:
+    """Something multiprocessing can hold a weak reference to."""
+
+
+_MULTIPROCESSING_TOKEN = _Token()
+_multiprocessing_hooked = False
+
+
+def _drain_at_multiprocessing_exit(_token: _Token) -> None:
+    import multiprocessing.util
+
+    multiprocessing.util.Finalize(None, _drain_at_exit, exitpriority=100)
 
 
 def _drain_at_exit() -> None:
@@ -595,12 +779,27 @@ def _sender_after_fork(sender: Any) -> None:
         reset()
 
 
-def _final(outcome: Failed) -> BaseException:
+def _final(outcome: Failed, batch: _Batch) -> BaseException:
     if outcome.retryable:
-        gave_up = GaveUpError(f"still failing after retrying: {outcome.error}")
+        maybe = f"; {batch.suspects} of them may have arrived" if batch.suspects else ""
+        gave_up = GaveUpError(f"still failing after retrying: {outcome.error}{maybe}")
         gave_up.__cause__ = outcome.error
         return gave_up
     return outcome.error
+
+
+def _adopt_safely(core: _Core) -> None:
+    try:
+        core.adopt()
+    except Exception:  # the spool failing must not kill a worker nor a flush
+        core.log.exception("%s: adopting spooled leftovers failed", core.name)
+
+
+def _refill_safely(core: _Core) -> None:
+    try:
+        core.refill()
+    except Exception:  # the spool failing must not kill a worker
+        core.log.exception("%s: reading spooled leftovers failed", core.name)
 
 
 # ---- the sync driver: worker threads ----------------------------------------------------------
@@ -612,6 +811,7 @@ class Batcher:
     def __init__(self, sender: Sender, options: BatchingOptions) -> None:
         self._sender = sender
         self._core = _Core(options, sender.name, _logger_of(sender))
+        self._core.open_spool()
         self._init_sync()
         _register(self)
 
@@ -632,22 +832,21 @@ class Batcher:
         core = self._core
         refusal = None
         with self._wake:
-            if not self._accepting:
-                refusal = core.refuse(payload, "stopped")
-            elif core.fits(len(payload)):
-                if core.append(payload, key):
-                    self._wake.notify()
+            accepted = self._accepting and core.fits(len(payload))
+            if not accepted and self._accepting and core.options.overflow == "block":
+                self._wake.wait_for(
+                    lambda: core.fits(len(payload)) or not self._accepting,
+                    core.options.block_timeout,
+                )
+                accepted = self._accepting and core.fits(len(payload))
+            if not accepted:
+                refusal = core.refuse(payload, "full" if self._accepting else "stopped")
             else:
-                if core.options.overflow == "block":
-                    self._wake.wait_for(
-                        lambda: core.fits(len(payload)) or not self._accepting,
-                        core.options.block_timeout,
-                    )
-                if self._accepting and core.fits(len(payload)):
+                try:
                     if core.append(payload, key):
                         self._wake.notify()
-                else:
-                    refusal = core.refuse(payload, "full")
+                except SpoolError:
+                    refusal = core.refuse(payload, "spool")
         if refusal is None:
             return True
         core.report_refusal(refusal)
@@ -657,7 +856,6 @@ class Batcher:
         with self._start_lock:
             if self._started:
                 return
-            self._core.open_spool()
             for index in range(self._core.options.concurrency):
                 worker = threading.Thread(
                     target=self._work,
@@ -669,21 +867,25 @@ class Batcher:
             self._started = True
 
     def flush(self, timeout: float = 10.0) -> FlushResult:
-        """Send everything queued now; wait up to ``timeout`` seconds for it to be delivered."""
+        """Send everything queued now; wait up to ``timeout`` seconds for it to be delivered.
+
+        Returns what is still pending of the events queued when it was called (events queued
+        later do not keep it waiting)."""
         core = self._core
         if not self._started and self._accepting:
             self._start()
         deadline = time.monotonic() + timeout
+        _adopt_safely(core)
         with self._wake:
-            core.flushing = True
+            target = core.taken + len(core.items)
+            core.flush_target = max(core.flush_target, target)
             self._wake.notify_all()
-            while not core.idle():
+            while core.unsettled_before(target):
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    core.flushing = False
                     break
                 self._wake.wait(min(left, 0.05))
-            return FlushResult(core.pending())
+            return FlushResult(core.unsettled_before(target))
 
     def stop(self, timeout: float = 10.0) -> FlushResult:
         """Refuse new events, deliver what is queued within ``timeout``, then stop the workers.
@@ -726,6 +928,7 @@ class Batcher:
 
     def _work(self) -> None:
         core = self._core
+        _adopt_safely(core)
         while True:
             with self._wake:
                 while True:
@@ -734,13 +937,13 @@ class Batcher:
                     now = time.monotonic()
                     if core.ready(now):
                         batch = core.take(now)
-                        self._wake.notify_all()  # room for blocked callers; flush() waiters
+                        self._wake.notify_all()  # flush() waiters
                         break
                     if core.stopping and core.workers_done():
                         return
                     self._wake.wait(core.wait_time(now))
             self._deliver(batch)
-            core.refill()
+            _refill_safely(core)
 
     def _deliver(self, batch: _Batch) -> None:
         """One attempt; a retry is parked, not slept on, so this worker goes on with others."""
@@ -752,7 +955,7 @@ class Batcher:
             if delay is not None:
                 core.park(batch, delay)
             elif isinstance(outcome, Failed) and not batch.abandoned:
-                _report(core, core.options.on_error, batch.entries, _final(outcome))
+                _report(core, core.options.on_error, batch.entries, _final(outcome, batch))
         except Exception as error:  # a bug must not kill the worker with events in hand
             core.log.exception("%s: sending a batch failed unexpectedly", core.name)
             core.next_step(batch, Failed(error, retryable=False), self._sender.deduplicates)
@@ -760,21 +963,35 @@ class Batcher:
                 _report(core, core.options.on_error, batch.entries, error)
         finally:
             with self._wake:
-                self._wake.notify_all()
+                self._wake.notify_all()  # room for blocked callers; flush() waiters
 
     def _after_fork(self) -> None:
+        accepting = self._accepting  # a client the parent had stopped stays stopped
         self._core.after_fork()
         self._init_sync()
+        self._accepting = accepting
         _sender_after_fork(self._sender)
 
 
 # ---- the asyncio driver: tasks of the running loop --------------------------------------------
 
+_get_running_loop: Callable[[], Any] | None = None
+
+
+def _running_loop() -> Any:
+    global _get_running_loop
+    if _get_running_loop is None:
+        import asyncio  # imported on first use: sync programs never pay for it
+
+        _get_running_loop = asyncio.events._get_running_loop
+    return _get_running_loop()
+
 
 class AsyncBatcher:
-    """Queue + worker tasks on the event loop where the first event was queued.
+    """Queue + worker tasks on the event loop that queues the events.
 
-    ``enqueue`` is a plain function: call it from the loop's thread (any coroutine).
+    ``enqueue`` is a plain function: call it from a coroutine (the loop's thread). A client used
+    on a new loop (a new ``asyncio.run()``) moves its workers there.
     """
 
     def __init__(self, sender: AsyncSender, options: BatchingOptions) -> None:
@@ -785,6 +1002,7 @@ class AsyncBatcher:
             )
         self._sender = sender
         self._core = _Core(options, sender.name, _logger_of(sender))
+        self._core.open_spool()
         self._init_async()
         _register(self)
 
@@ -794,11 +1012,11 @@ class AsyncBatcher:
         self._tasks: list[asyncio.Task[None]] = []
         self._stop_now: asyncio.Event | None = None
         self._accepting = True
-        self._started = False
 
     def enqueue(self, payload: bytes, key: str | None) -> bool:
-        if not self._started and self._accepting:
-            self._start()
+        loop = _running_loop()
+        if loop is not self._loop:
+            self._bind(loop)
         core = self._core
         refusal = None
         wake = False
@@ -808,7 +1026,10 @@ class AsyncBatcher:
             elif not core.fits(len(payload)):
                 refusal = core.refuse(payload, "full")
             else:
-                wake = core.append(payload, key)
+                try:
+                    wake = core.append(payload, key)
+                except SpoolError:
+                    refusal = core.refuse(payload, "spool")
         if refusal is not None:
             core.report_refusal(refusal)
             return False
@@ -817,44 +1038,53 @@ class AsyncBatcher:
         return True
 
     def _notify(self) -> None:
-        assert self._loop is not None
-        assert self._wake is not None
-        self._loop.call_soon_threadsafe(self._wake.set)
+        if self._loop is not None and self._wake is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._wake.set)
 
-    def _start(self) -> None:
-        import asyncio  # imported on first use: sync programs never pay for it
+    def _bind(self, loop: Any) -> None:
+        """Start (or move) the workers on ``loop``."""
+        import asyncio
 
-        loop = asyncio.get_running_loop()  # an async batcher lives on a running loop
+        if loop is None:
+            raise InvalidArgumentError(
+                "an async client queues events from a coroutine of a running event loop; in "
+                "threads or sync code, use the sync client",
+                field="loop",
+            )
+        if self._loop is not None:
+            # The old loop is gone (or another one runs now): its tasks will not send again.
+            for task in self._tasks:
+                if not self._loop.is_closed():
+                    self._loop.call_soon_threadsafe(task.cancel)
+            self._core.requeue_in_flight()
         self._loop = loop
         self._wake = asyncio.Event()
         self._stop_now = asyncio.Event()
-        self._core.open_spool()
         self._tasks = [
             loop.create_task(self._work(), name=f"session-analytics-{self._core.name}-{i}")
             for i in range(self._core.options.concurrency)
         ]
-        self._started = True
 
     async def flush(self, timeout: float = 10.0) -> FlushResult:
         import asyncio
 
-        if not self._started and self._accepting:
-            self._start()
+        loop = _running_loop()
+        if loop is not self._loop and self._accepting:
+            self._bind(loop)
         core = self._core
         deadline = time.monotonic() + timeout
+        _adopt_safely(core)
         with core.lock:
-            core.flushing = True
-        if self._started:
-            self._notify()
+            target = core.taken + len(core.items)
+            core.flush_target = max(core.flush_target, target)
+        self._notify()
         while True:
             with core.lock:
-                if core.idle():
-                    return FlushResult(0)
-                pending = core.pending()
+                pending = core.unsettled_before(target)
+            if not pending:
+                return FlushResult(0)
             left = deadline - time.monotonic()
             if left <= 0:
-                with core.lock:
-                    core.flushing = False
                 return FlushResult(pending)
             await asyncio.sleep(min(left, 0.01))
 
@@ -866,13 +1096,14 @@ class AsyncBatcher:
         with core.lock:
             self._accepting = False
             core.stopping = True
-        if self._tasks:
+        live = [t for t in self._tasks if self._loop is _running_loop()]
+        if live:
             self._notify()
-            await asyncio.wait(self._tasks, timeout=max(0.0, deadline - time.monotonic()))
+            await asyncio.wait(live, timeout=max(0.0, deadline - time.monotonic()))
         pending = core.pending()
         if self._stop_now is not None:
             self._stop_now.set()
-        for task in self._tasks:
+        for task in live:
             task.cancel()
         _shutdown_report(core, core.abandon_all())
         core.close_spool(pending)
@@ -894,24 +1125,26 @@ class AsyncBatcher:
         import asyncio
 
         core = self._core
-        assert self._wake is not None
-        assert self._stop_now is not None
-        while not self._stop_now.is_set():
+        wake, stop_now = self._wake, self._stop_now
+        assert wake is not None
+        assert stop_now is not None
+        _adopt_safely(core)
+        while not stop_now.is_set():
             with core.lock:
                 now = time.monotonic()
                 batch = core.take(now) if core.ready(now) else None
                 finished = batch is None and core.stopping and core.workers_done()
                 wait = core.wait_time(now)
                 if batch is None:
-                    self._wake.clear()
+                    wake.clear()
             if finished:
                 return
             if batch is None:
                 with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), wait)
+                    await asyncio.wait_for(wake.wait(), wait)
                 continue
             await self._deliver(batch)
-            core.refill()
+            _refill_safely(core)
 
     async def _deliver(self, batch: _Batch) -> None:
         import asyncio
@@ -925,7 +1158,7 @@ class AsyncBatcher:
                 core.park(batch, delay)
                 self._notify()
             elif isinstance(outcome, Failed) and not batch.abandoned:
-                _report(core, core.options.on_error, batch.entries, _final(outcome))
+                _report(core, core.options.on_error, batch.entries, _final(outcome, batch))
         except asyncio.CancelledError:
             raise
         except Exception as error:
@@ -935,6 +1168,8 @@ class AsyncBatcher:
                 _report(core, core.options.on_error, batch.entries, error)
 
     def _after_fork(self) -> None:
+        accepting = self._accepting
         self._core.after_fork()
         self._init_async()
+        self._accepting = accepting
         _sender_after_fork(self._sender)

@@ -2,9 +2,10 @@
 
 ``spool_path`` is a directory. Each process (and each child after ``fork()``) writes its own
 SQLite file there, ``spool-<token>.sqlite3``, and holds an exclusive lock on
-``spool-<token>.lock`` while it lives. On start, a process adopts the files of owners that are no
-longer alive (their lock is free): their events are sent first, with the Idempotency-Key they
-were given when first accepted, so a FullStory event re-sent after a crash is not recorded twice.
+``spool-<token>.lock`` while it lives (the lock file is locked before it gets its name, so no one
+ever sees it unlocked). A process adopts the files of owners that are gone (their lock is free,
+or there is no lock file at all): their events are sent first, with the Idempotency-Key they were
+given when first accepted, so a FullStory event re-sent after a crash is not recorded twice.
 
 Durability: WAL journal with ``synchronous=NORMAL``. Every accepted event is committed before
 ``event()``/``track()`` returns, so a killed process (SIGKILL, OOM kill, crash) loses nothing it
@@ -22,6 +23,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import IO
 
 import attrs
 
@@ -30,9 +32,11 @@ CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY,
     payload BLOB NOT NULL,
     key TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0
+    attempts INTEGER NOT NULL DEFAULT 0,
+    adopted INTEGER NOT NULL DEFAULT 0
 )
 """
+ADOPT_CHUNK_ROWS = 10_000
 
 
 @attrs.frozen
@@ -44,15 +48,18 @@ class SpooledEvent:
 
 
 class Spool:
-    """One process's spool file, plus adoption of the files that dead processes left behind."""
+    """One process's spool file, plus adoption of the files that gone processes left behind."""
 
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.token = secrets.token_hex(8)
         self.path = self.directory / f"spool-{self.token}.sqlite3"
-        self._lock_file = open(self.directory / f"spool-{self.token}.lock", "wb")  # noqa: SIM115
-        fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self._lock_path = self.directory / f"spool-{self.token}.lock"
+        lock_file = _locked_file(self._lock_path)
+        if lock_file is None:  # pragma: no cover - a 64-bit random token collided
+            raise OSError(f"{self._lock_path} exists already")
+        self._lock_file: IO[bytes] = lock_file
         self._db = _connect(self.path)
         self._mutex = threading.Lock()  # one connection, used by callers and the worker
         self._closed = False
@@ -85,20 +92,17 @@ class Spool:
                 "UPDATE events SET attempts = attempts + 1 WHERE id = ?", ((row,) for row in rows)
             )
 
-    def pending(self, after_row: int, until_row: int, limit: int) -> list[SpooledEvent]:
-        """Rows with ids in (after_row, until_row] still waiting for an acknowledgement."""
+    def adopted(self, after_row: int, limit: int) -> list[SpooledEvent]:
+        """Adopted rows after ``after_row``, oldest first, still waiting for an answer."""
         with self._mutex:
+            if self._closed:
+                return []
             rows = self._db.execute(
-                "SELECT id, payload, key, attempts FROM events WHERE id > ? AND id <= ? "
+                "SELECT id, payload, key, attempts FROM events WHERE adopted = 1 AND id > ? "
                 "ORDER BY id LIMIT ?",
-                (after_row, until_row, limit),
+                (after_row, limit),
             ).fetchall()
         return [SpooledEvent(r[0], bytes(r[1]), r[2], r[3] > 0) for r in rows]
-
-    def last_row(self) -> int:
-        with self._mutex:
-            row = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()
-        return int(row[0])
 
     def count(self) -> int:
         with self._mutex:
@@ -108,31 +112,40 @@ class Spool:
         return int(row[0])
 
     def adopt_orphans(self) -> int:
-        """Move the events of dead owners' spool files into this one; returns how many."""
+        """Move the events of gone owners' spool files into this one; returns how many."""
         moved = 0
         for lock_path, db_path in _orphans(self.directory, self.token):
-            with _locked(lock_path) as held:
-                if not held:
-                    continue  # its owner is alive after all
+            lock = _take_lock(lock_path)
+            if lock is None:
+                continue  # its owner is alive, or another process is adopting it
+            try:
                 if db_path.exists():
-                    source = _connect(db_path)
-                    try:
-                        rows = source.execute(
-                            "SELECT payload, key, attempts FROM events ORDER BY id"
-                        ).fetchall()
-                    finally:
-                        source.close()
-                    with self._mutex:
-                        self._db.execute("BEGIN")
-                        self._db.executemany(
-                            "INSERT INTO events (payload, key, attempts) VALUES (?, ?, ?)", rows
-                        )
-                        self._db.execute("COMMIT")
-                    moved += len(rows)
+                    moved += self._copy_from(db_path)
                 for leftover in _files_of(db_path):
                     leftover.unlink(missing_ok=True)
-            lock_path.unlink(missing_ok=True)
+                lock_path.unlink(missing_ok=True)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+                lock.close()
         return moved
+
+    def _copy_from(self, db_path: Path) -> int:
+        source = _connect(db_path)
+        copied = 0
+        try:
+            cursor = source.execute("SELECT payload, key, attempts FROM events ORDER BY id")
+            while rows := cursor.fetchmany(ADOPT_CHUNK_ROWS):
+                with self._mutex:
+                    self._db.execute("BEGIN")
+                    self._db.executemany(
+                        "INSERT INTO events (payload, key, attempts, adopted) VALUES (?, ?, ?, 1)",
+                        rows,
+                    )
+                    self._db.execute("COMMIT")
+                copied += len(rows)
+        finally:
+            source.close()
+        return copied
 
     def close(self, *, remove_if_empty: bool = True) -> None:
         empty = self.count() == 0
@@ -142,10 +155,9 @@ class Spool:
         if remove_if_empty and empty:
             for leftover in _files_of(self.path):
                 leftover.unlink(missing_ok=True)
+            self._lock_path.unlink(missing_ok=True)
         fcntl.flock(self._lock_file, fcntl.LOCK_UN)
         self._lock_file.close()
-        if remove_if_empty and empty:
-            (self.directory / f"spool-{self.token}.lock").unlink(missing_ok=True)
 
     def abandon_after_fork(self) -> None:
         """In a forked child: let go of the parent's lock file (the parent keeps the lock: it
@@ -171,31 +183,44 @@ def _files_of(db_path: Path) -> list[Path]:
     return [db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")]
 
 
+def _locked_file(path: Path) -> IO[bytes] | None:
+    """Create ``path`` already locked (locked under a temporary name, then linked into place);
+    None when ``path`` exists."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    handle = open(temporary, "wb")  # noqa: SIM115 - kept open: the lock lives with it
+    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        handle.close()
+        return None
+    finally:
+        temporary.unlink(missing_ok=True)
+    return handle
+
+
+def _take_lock(lock_path: Path) -> IO[bytes] | None:
+    """The lock of an orphan: an existing lock file nobody holds, or a missing one we create."""
+    if not lock_path.exists():
+        return _locked_file(lock_path)
+    try:
+        handle = open(lock_path, "ab")  # noqa: SIM115
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    if not lock_path.exists():  # adopted and removed by someone else meanwhile
+        handle.close()
+        return None
+    return handle
+
+
 def _orphans(directory: Path, own_token: str) -> Iterator[tuple[Path, Path]]:
-    for lock_path in sorted(directory.glob("spool-*.lock")):
-        token = lock_path.stem.removeprefix("spool-")
-        if token != own_token:
-            yield lock_path, directory / f"spool-{token}.sqlite3"
-
-
-class _locked:
-    """Try to take an exclusive lock on a file; ``held`` tells whether we got it."""
-
-    def __init__(self, path: Path) -> None:
-        self._path = path
-
-    def __enter__(self) -> bool:
-        self._file = open(self._path, "ab")
-        try:
-            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._file.close()
-            self._held = False
-            return False
-        self._held = True
-        return True
-
-    def __exit__(self, *exc: object) -> None:
-        if self._held:
-            fcntl.flock(self._file, fcntl.LOCK_UN)
-            self._file.close()
+    """(lock, database) of every other owner: those with a lock file and those without."""
+    tokens = {p.name[len("spool-") : -len(".lock")] for p in directory.glob("spool-*.lock")}
+    tokens |= {p.name[len("spool-") : -len(".sqlite3")] for p in directory.glob("spool-*.sqlite3")}
+    for token in sorted(tokens - {own_token}):
+        yield directory / f"spool-{token}.lock", directory / f"spool-{token}.sqlite3"
