@@ -113,6 +113,14 @@ def outcome(call: Call[T], scope: CallScope, response: Any) -> ApiResponse[T]:
     raise status_error(call.what, status, headers, response.content, scope)
 
 
+def describe(error: BaseException) -> str:
+    """``Type: message`` for an error message; a request that could not be written (h11 may
+    quote the request's headers) is named only by its type, so no header value can leak."""
+    if isinstance(error, httpx.LocalProtocolError):
+        return f"{type(error).__name__} (the request could not be written)"
+    return f"{type(error).__name__}: {error}"
+
+
 def failure(call: Call[Any], scope: CallScope, error: Exception) -> FSError:
     """The FSError for an exception raised while calling or parsing."""
     if isinstance(error, FSError):
@@ -127,11 +135,11 @@ def failure(call: Call[Any], scope: CallScope, error: Exception) -> FSError:
             )
         elif isinstance(error, httpx.TransportError):
             mapped = FSConnectionError(
-                f"{call.what}: the connection failed ({type(error).__name__}: {error})",
+                f"{call.what}: the connection failed ({describe(error)})",
                 retries_taken=retries,
             )
         else:
-            mapped = FSUnknownError(f"{call.what}: {type(error).__name__}: {error}")
+            mapped = FSUnknownError(f"{call.what}: {describe(error)}")
         mapped.__cause__ = error
         return _gave_up(call.what, mapped, scope)
     if isinstance(error, PARSE_ERRORS):

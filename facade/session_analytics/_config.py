@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from typing import Any
 
 import attrs
@@ -11,6 +12,9 @@ import httpx
 
 from . import _constants as C
 from .errors import FSInvalidArgumentError
+
+# A key as issued, or a whole header value ("Basic <key>"): visible ASCII, one scheme word.
+_HEADER_SAFE_KEY = re.compile(r"(?:[A-Za-z]+ )?[\x21-\x7e]+")
 
 
 @attrs.frozen(kw_only=True)
@@ -41,6 +45,14 @@ def fullstory_config(
         raise FSInvalidArgumentError(
             "no FullStory API key: pass api_key=... or set the FULLSTORY_API_KEY environment "
             "variable (create a key in FullStory under Settings > Integrations > API Keys)",
+            field="api_key",
+        )
+    if not _HEADER_SAFE_KEY.fullmatch(key.strip()):
+        # Never echo the key: it is a secret, and the bad character may be a paste accident.
+        raise FSInvalidArgumentError(
+            "the FullStory API key has characters an HTTP header cannot carry (spaces, line "
+            "breaks, quotes from a word processor, non-ASCII letters); copy it again from "
+            "FullStory",
             field="api_key",
         )
     url = base_url or os.environ.get(C.FULLSTORY_BASE_URL_ENV) or C.FULLSTORY_BASE_URL

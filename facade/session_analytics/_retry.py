@@ -22,6 +22,18 @@ from . import _constants as C
 
 NEVER_RETRIED_5XX = frozenset({501, 505})
 
+# The request may have reached the server although no answer came back (a resend may duplicate).
+MAYBE_SENT = (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError)
+# A gateway's error: the server behind it may have processed the request all the same.
+MAYBE_PROCESSED = frozenset({502, 504})
+
+
+def maybe_delivered(result: httpx.Response | BaseException) -> bool:
+    """Whether a failed attempt may have been recorded by the server all the same."""
+    if isinstance(result, BaseException):
+        return isinstance(result, MAYBE_SENT)
+    return result.status_code in MAYBE_PROCESSED
+
 
 def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -> float | None:
     """Seconds to wait from a Retry-After value: seconds (fractions allowed) or an HTTP date.
@@ -62,8 +74,10 @@ def is_retryable_exception(error: BaseException) -> bool:
     )
 
 
-def full_jitter() -> float:
-    """A factor in [0.75, 1.0): spreads retries of many clients apart."""
+def jitter_factor() -> float:
+    """A factor in (0.75, 1.0] the back-off is multiplied by: it spreads the retries of many
+    clients apart while keeping each wait close to the schedule (not "full jitter", which would
+    draw from the whole [0, delay) range and could retry at once)."""
     return 1.0 - 0.25 * random.random()  # noqa: S311 - not for security
 
 
@@ -82,7 +96,7 @@ class RetryPolicy:
     initial_delay_s: float = C.INITIAL_RETRY_DELAY_S
     max_delay_s: float = C.MAX_RETRY_DELAY_S
     max_retry_after_s: float = C.MAX_RETRY_AFTER_S
-    jitter: Callable[[], float] = full_jitter
+    jitter: Callable[[], float] = jitter_factor
 
     def backoff(self, retries_taken: int) -> float:
         """The wait before retry number ``retries_taken + 1`` (without any Retry-After)."""

@@ -283,6 +283,18 @@ def _headers(integration_source: str | None) -> dict[str, str]:
     return headers
 
 
+def warn_shared_client_after_fork(api: str) -> None:
+    """In a forked child of a client made with the caller's ``http_client``: that client's pool
+    holds the parent's connections, which the two processes would now share."""
+    logger.warning(
+        "%s client: this process was forked after the client was made with your http_client; "
+        "its pooled connections are shared with the parent process, which can mix up answers. "
+        "Make the client after the fork (a post-fork hook of your server), or leave "
+        "http_client out and let the client dial its own connections in each process.",
+        api,
+    )
+
+
 def sync_client(
     *,
     base_url: str,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import inspect
+import logging
 import math
 import pickle
 import sys
@@ -40,9 +41,11 @@ from fullstory_api.models import (
 )
 from fullstory_api.types import UNSET
 from session_analytics import _inputs
-from session_analytics._calls import ApiResponse, Call, run_async, run_sync
+from session_analytics._batcher import Failed
+from session_analytics._calls import ApiResponse, Call, describe, run_async, run_sync
 from session_analytics._flow import Emit, Flow, Request, Sleep
-from session_analytics._retry import Decision, RetryPolicy, parse_retry_after
+from session_analytics._retry import Decision, RetryPolicy, maybe_delivered, parse_retry_after
+from session_analytics._transport import CallScope
 from session_analytics.errors import (
     FSApiError,
     FSBadRequestError,
@@ -66,6 +69,8 @@ from session_analytics.fullstory import AsyncFullStory, BatchJob, BatchJobOption
 from session_analytics.fullstory import _requests as R
 from session_analytics.fullstory._import import ImportFailure, _Importer
 from session_analytics.fullstory._jobs import _JobCore
+from session_analytics.fullstory._track import outcome as track_outcome
+from session_analytics.smartlook._sender import send_outcome as smartlook_send_outcome
 
 BASE = "https://api.example.test"
 KEY = "sk-test-SECRET-123"
@@ -707,6 +712,41 @@ async def test_gave_up_error_is_chained_to_the_last_error(make: Callable[..., Ha
     assert err.__cause__ is err.last_error
 
 
+@pytest.mark.parametrize(
+    ("result", "maybe"),
+    [
+        (httpx.Response(502), True),
+        (httpx.Response(504), True),
+        (httpx.Response(500), False),
+        (httpx.Response(503), False),
+        (httpx.Response(429), False),
+        (httpx.ReadTimeout("read"), True),
+        (httpx.RemoteProtocolError("closed"), True),
+        (httpx.ConnectError("refused"), False),
+        (httpx.ConnectTimeout("connect"), False),
+    ],
+    ids=lambda v: str(v.status_code) if isinstance(v, httpx.Response) else type(v).__name__,
+)
+def test_failures_that_may_have_been_recorded(
+    result: httpx.Response | Exception, maybe: bool
+) -> None:
+    # A gateway's 502/504 or a lost answer may hide a request the server did record: where
+    # nothing dedupes (Smartlook), a resend of it counts as a possible duplicate.
+    assert maybe_delivered(result) is maybe
+    outcomes = [track_outcome(CallScope(), result), smartlook_send_outcome(result)]
+    assert [o.maybe_delivered for o in outcomes if isinstance(o, Failed)] == [maybe, maybe]
+
+
+def test_a_request_that_could_not_be_written_is_described_without_its_headers() -> None:
+    error = httpx.LocalProtocolError("Illegal header value b'Basic sk-test-SECRET-123\\n'")
+    assert "SECRET" not in describe(error)
+    assert describe(error).startswith("LocalProtocolError")
+    assert describe(httpx.ConnectError("refused")) == "ConnectError: refused"
+    outcome = track_outcome(CallScope(), error)
+    assert isinstance(outcome, Failed)
+    assert "SECRET" not in str(outcome.error)
+
+
 # ---- errors.py --------------------------------------------------------------------------------
 
 
@@ -890,6 +930,29 @@ def test_missing_key_is_refused_before_any_io(
     assert server.seen == []
 
 
+@pytest.mark.parametrize("client", [FullStory, AsyncFullStory])
+@pytest.mark.parametrize(
+    "api_key",
+    [
+        "sk-test\nSECRET-123",
+        "sk-test SECRET-123",
+        "sk-test-SECRÉT-123",
+        "\u201csk-test-SECRET-123\u201d",
+    ],
+    ids=["line-break", "space", "non-ascii", "smart-quotes"],
+)
+def test_a_key_no_header_can_carry_is_refused_without_showing_it(
+    client: type[Any], api_key: str
+) -> None:
+    server = Server()
+    with pytest.raises(FSInvalidArgumentError, match="copy it again") as info:
+        client(api_key, base_url=BASE, transport=httpx.MockTransport(server))
+    assert info.value.field == "api_key"
+    assert "SECRET" not in str(info.value)
+    assert "SECRET" not in repr(info.value)
+    assert server.seen == []
+
+
 @pytest.mark.anyio
 async def test_environment_is_used(
     make: Callable[..., Harness], monkeypatch: pytest.MonkeyPatch
@@ -952,8 +1015,29 @@ async def test_reprs_never_show_the_key(make: Callable[..., Harness], flavor: st
     fs = make().fs
     http = fs.raw.get_httpx_client() if flavor == "sync" else fs.raw.get_async_httpx_client()
     shown = [repr(fs), repr(fs.config), repr(fs.raw), str(http), repr(http)]
+    shown += [repr(value) for value in vars(fs).values()]
     assert [KEY in text for text in shown] == [False] * len(shown)
     assert "api_key='***'" in repr(fs.config)
+
+
+@pytest.mark.parametrize("own_client", [True, False], ids=["http_client", "default"])
+def test_a_forked_child_is_warned_about_a_shared_http_client(
+    caplog: pytest.LogCaptureFixture, own_client: bool
+) -> None:
+    # The after-fork hook is called by hand: what a real fork does is tested in test_track.
+    user_client = httpx.Client(transport=httpx.MockTransport(Server()))
+    fs = FullStory(KEY, base_url=BASE, http_client=user_client if own_client else None)
+    try:
+        with caplog.at_level(logging.WARNING, logger="session_analytics"):
+            fs._after_fork()
+        warned = [r.getMessage() for r in caplog.records if "forked" in r.getMessage()]
+        assert len(warned) == (1 if own_client else 0)
+        if own_client:
+            assert "Make the client after the fork" in warned[0]
+            assert KEY not in warned[0]
+    finally:
+        fs.close()
+        user_client.close()
 
 
 # ---- inputs -----------------------------------------------------------------------------------

@@ -682,6 +682,24 @@ def test_transient_check_failure_at_init_is_redone_before_the_first_send(
     assert client.stats().delivered == 4
 
 
+def test_a_check_before_a_send_is_one_attempt_the_batcher_retries(
+    sandbox: Sandbox, make_client: Callable[..., Smartlook]
+) -> None:
+    # The worker does not sit in the transport's own retries: each failed check fails the
+    # batch attempt at once, and the batcher's back-off (and pause) decides when to try again.
+    client = make_client(
+        check=False,
+        batching=BatchingOptions(retry_initial_delay=0.01, retry_max_delay=0.05),
+    )
+    sandbox.set_faults(script=["error", "error", "error"])
+    assert client.event(vid="v", name="checked_late", props={"i": 0})
+    assert client.flush(timeout=10)
+    assert route_counts(sandbox, CHECK_ROUTE) == {"500": 3, "200": 1}
+    assert numbers(sandbox.events("smartlook", name="checked_late")) == Counter([0])
+    stats = client.stats()
+    assert (stats.delivered, stats.retried) == (1, 3)
+
+
 # ---- 4. the project key never shows ---------------------------------------------------------
 
 

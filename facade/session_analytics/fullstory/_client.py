@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import time
 import weakref
 from collections.abc import Awaitable, Callable
@@ -17,7 +16,12 @@ from .. import _constants as C
 from .._batcher import AsyncBatcher, Batcher, BatcherStats, BatchingOptions, FlushResult
 from .._config import FullStoryConfig, fullstory_config
 from .._retry import RetryPolicy
-from .._transport import async_client, asyncio_sleep, sync_client
+from .._transport import (
+    async_client,
+    asyncio_sleep,
+    sync_client,
+    warn_shared_client_after_fork,
+)
 from ..errors import FSInvalidArgumentError
 from ._events import AsyncEvents, Events
 from ._track import AsyncTrackSender, TrackSender, default_options
@@ -59,18 +63,25 @@ class _Base:
             integration_source=integration_source,
         )
         self._sleep = sleep
+        config = self.config
+        policy = retry_policy or RetryPolicy(max_retries=config.max_retries)
+
+        def make_http() -> Any:
+            # A closure, not a functools.partial: a partial's repr would show the API key.
+            return make_client(
+                base_url=config.base_url,
+                api_key=config.api_key,
+                timeout=config.timeout,
+                policy=policy,
+                integration_source=config.integration_source,
+                http_client=http_client,
+                transport=transport,
+                sleep=sleep,
+            )
+
         # Kept to dial new connections in a forked child.
-        self._make_http = functools.partial(
-            make_client,
-            base_url=self.config.base_url,
-            api_key=self.config.api_key,
-            timeout=self.config.timeout,
-            policy=retry_policy or RetryPolicy(max_retries=self.config.max_retries),
-            integration_source=self.config.integration_source,
-            http_client=http_client,
-            transport=transport,
-            sleep=sleep,
-        )
+        self._make_http = make_http
+        self._shared_http = http_client is not None
         # The generated client, sending through the same transport: auth, retries, timeouts.
         self.raw = fullstory_api.Client(base_url=self.config.base_url)
         self._jobs: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -159,6 +170,8 @@ class FullStory(_Base):
     def _after_fork(self) -> None:
         # The parent's connections are the parent's: the child dials its own (never closing the
         # inherited ones, which would close them under the parent).
+        if self._shared_http:
+            warn_shared_client_after_fork("FullStory")
         self._http = self._make_http()
         self.raw.set_httpx_client(self._http)
 
@@ -231,6 +244,8 @@ class AsyncFullStory(_Base):
         return result
 
     def _after_fork(self) -> None:
+        if self._shared_http:
+            warn_shared_client_after_fork("FullStory")
         self._http = self._make_http()
         self.raw.set_async_httpx_client(self._http)
 

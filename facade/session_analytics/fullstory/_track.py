@@ -18,18 +18,22 @@ from .. import _constants as C
 from .. import _inputs, _json
 from .. import _properties as props
 from .._batcher import BatchingOptions, Delivered, Entry, Failed, Outcome
-from .._calls import status_error
-from .._retry import is_retryable_exception, is_retryable_status, parse_retry_after
+from .._calls import describe, status_error
+from .._retry import (
+    is_retryable_exception,
+    is_retryable_status,
+    maybe_delivered,
+    parse_retry_after,
+)
 from .._transport import CallScope, call_scope
 from ..errors import FSConnectionError, FSError, FSInvalidArgumentError, FSTimeoutError
 
 UTC = dt.timezone.utc
 # 500 properties of up to 8 KiB each fit; anything bigger could never be sent.
 MAX_EVENT_BYTES = 8 * 1024 * 1024
+
+
 # The answer may be lost after the request went out: the event may have been recorded.
-MAYBE_SENT = (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError)
-
-
 def default_options() -> BatchingOptions:
     """FullStory has no bulk events call: one request per event, four at a time."""
     return BatchingOptions(
@@ -170,12 +174,12 @@ def outcome(scope: CallScope, result: httpx.Response | BaseException) -> Outcome
         if isinstance(result, httpx.TimeoutException):
             error = FSTimeoutError(f"{WHAT}: no answer within the timeout")
         else:
-            error = FSConnectionError(f"{WHAT}: {type(result).__name__}: {result}")
+            error = FSConnectionError(f"{WHAT}: {describe(result)}")
         error.__cause__ = result
         return Failed(
             error,
             retryable=is_retryable_exception(result),
-            maybe_delivered=isinstance(result, MAYBE_SENT),
+            maybe_delivered=maybe_delivered(result),
         )
     status = result.status_code
     if 200 <= status < 300:
@@ -185,4 +189,5 @@ def outcome(scope: CallScope, result: httpx.Response | BaseException) -> Outcome
         mapped,
         retryable=is_retryable_status(status),
         retry_after=parse_retry_after(result.headers.get("retry-after")),
+        maybe_delivered=maybe_delivered(result),
     )

@@ -19,7 +19,7 @@ from smartlook_api.models import CheckRequest
 
 from .._batcher import AsyncBatcher, Batcher, BatcherStats, BatchingOptions, FlushResult
 from .._retry import RetryPolicy
-from .._transport import async_client, sync_client
+from .._transport import async_client, sync_client, warn_shared_client_after_fork
 from ..errors import (
     InvalidArgumentError,
     SmartlookError,
@@ -256,6 +256,7 @@ class Smartlook(_Base):
             http_client=http_client,
             transport=transport,
         )
+        self._shared_http = http_client is not None
         self._http = self._make_http()
         self.raw = SmartlookApiClient(base_url=self.settings.host_url)
         self.raw.set_httpx_client(self._http)
@@ -296,6 +297,8 @@ class Smartlook(_Base):
         return result
 
     def _after_fork(self) -> None:
+        if self._shared_http:
+            warn_shared_client_after_fork("Smartlook")
         self._http = self._make_http()
         self.raw.set_httpx_client(self._http)
 
@@ -342,6 +345,7 @@ class AsyncSmartlook(_Base):
             http_client=http_client,
             transport=transport,
         )
+        self._shared_http = http_client is not None
         self._http = self._make_http()
         self.raw = SmartlookApiClient(base_url=self.settings.host_url)
         self.raw.set_async_httpx_client(self._http)
@@ -385,6 +389,8 @@ class AsyncSmartlook(_Base):
         return result
 
     def _after_fork(self) -> None:
+        if self._shared_http:
+            warn_shared_client_after_fork("Smartlook")
         self._http = self._make_http()
         self.raw.set_async_httpx_client(self._http)
 

@@ -17,7 +17,13 @@ import httpx
 from smartlook_api.models import CheckResponse, ErrorResponse
 
 from .._batcher import Delivered, Entry, Failed, Outcome
-from .._retry import is_retryable_exception, is_retryable_status, parse_retry_after
+from .._calls import describe
+from .._retry import (
+    is_retryable_exception,
+    is_retryable_status,
+    maybe_delivered,
+    parse_retry_after,
+)
 from .._transport import call_scope
 from ..errors import (
     SmartlookApiError,
@@ -28,7 +34,6 @@ from ..errors import (
 
 logger = logging.getLogger("session_analytics.smartlook")
 ANALYTICS_OFF = "Analytics module is not enabled"
-MAYBE_SENT = (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError)
 
 
 @attrs.frozen
@@ -103,14 +108,12 @@ def batch_body(batch: list[Entry]) -> bytes:
 
 def send_outcome(result: httpx.Response | BaseException) -> Outcome:
     if isinstance(result, BaseException):
-        error = SmartlookConnectionError(
-            f"sending events failed: {type(result).__name__}: {result}"
-        )
+        error = SmartlookConnectionError(f"sending events failed: {describe(result)}")
         error.__cause__ = result
         return Failed(
             error,
             retryable=is_retryable_exception(result),
-            maybe_delivered=isinstance(result, MAYBE_SENT),
+            maybe_delivered=maybe_delivered(result),
         )
     status = result.status_code
     if 200 <= status < 300:
@@ -138,6 +141,7 @@ def send_outcome(result: httpx.Response | BaseException) -> Outcome:
         api_error,
         retryable=is_retryable_status(status),
         retry_after=parse_retry_after(result.headers.get("retry-after")),
+        maybe_delivered=maybe_delivered(result),
     )
 
 
@@ -151,12 +155,29 @@ class SmartlookSender:
     def __init__(self, client: Any) -> None:
         self._client = client
         self._lock = threading.Lock()
+        self._last_check: Project | SmartlookError | None = None
+
+    def _check(self) -> Project | SmartlookError:
+        """One check at a time: a worker that finds another checking takes that answer rather
+        than asking again. One attempt: the batcher retries the batch (with its back-off)."""
+        if self._lock.acquire(blocking=False):
+            try:
+                with call_scope(max_retries=0):
+                    found: Project | SmartlookError = self._client._check_once()
+                self._last_check = found
+                return found
+            finally:
+                self._lock.release()
+        with self._lock:
+            last = self._client._project or self._last_check
+        if last is None:  # the other worker's check raised: ask ourselves
+            return self._check()
+        return last
 
     def send(self, batch: list[Entry]) -> Outcome:
         project = self._client._project
         if project is None:
-            with self._lock:
-                found = self._client._check_once()
+            found = self._check()
             if not isinstance(found, Project):
                 return check_outcome(found)
             project = found
@@ -181,7 +202,8 @@ class AsyncSmartlookSender(SmartlookSender):
     async def send(self, batch: list[Entry]) -> Outcome:  # type: ignore[override]
         project = self._client._project
         if project is None:
-            found = await self._client._acheck_once()
+            with call_scope(max_retries=0):  # one attempt: the batcher retries the batch
+                found = await self._client._acheck_once()
             if not isinstance(found, Project):
                 return check_outcome(found)
             project = found
@@ -201,9 +223,7 @@ class AsyncSmartlookSender(SmartlookSender):
 def check_call_failed(error: BaseException) -> SmartlookError:
     failed: SmartlookError
     if isinstance(error, httpx.HTTPError):
-        failed = SmartlookConnectionError(
-            f"the Smartlook check failed: {type(error).__name__}: {error}"
-        )
+        failed = SmartlookConnectionError(f"the Smartlook check failed: {describe(error)}")
     else:
         failed = SmartlookApiError(
             f"the Smartlook check answer could not be read: {error}", http_status_code=200
