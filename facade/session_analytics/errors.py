@@ -51,13 +51,6 @@ class FSErrorName(str, enum.Enum):
         return self.value
 
 
-def _rebuild(cls: type[FSError], args: tuple[Any, ...], state: dict[str, Any]) -> FSError:
-    error = cls.__new__(cls)
-    Exception.__init__(error, *args)
-    error.__dict__.update(state)
-    return error
-
-
 class FSError(Exception):
     """Base of every session-analytics error."""
 
@@ -189,10 +182,12 @@ class InvalidArgumentError(ValueError):
         self.field = field
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_plain, (type(self), self.args, self.__dict__))
+        return (_rebuild, (type(self), self.args, self.__dict__))
 
 
-def _rebuild_plain(cls: type[Exception], args: tuple[Any, ...], state: dict[str, Any]) -> Exception:
+def _rebuild(cls: type[Exception], args: tuple[Any, ...], state: dict[str, Any]) -> Exception:
+    """Unpickle an error: its message args and attributes, without calling its ``__init__``
+    (whose keyword-only arguments pickle's default would not pass)."""
     error = cls.__new__(cls)
     Exception.__init__(error, *args)
     error.__dict__.update(state)
@@ -230,7 +225,7 @@ class SmartlookError(Exception):
         self.message = message
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_plain, (type(self), self.args, self.__dict__))
+        return (_rebuild, (type(self), self.args, self.__dict__))
 
 
 class SmartlookInvalidArgumentError(SmartlookError, InvalidArgumentError):

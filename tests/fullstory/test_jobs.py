@@ -399,6 +399,34 @@ def test_failed_polls_abort_then_restart_follows_the_same_job(fs: Any, sandbox: 
     assert sandbox.stats()["jobs"]["total"] == 1
 
 
+def test_a_restart_from_the_abort_listener_is_the_run_wait_follows(
+    fs: Any, sandbox: Sandbox
+) -> None:
+    # The first run, still calling its abort listeners, must not end the run they started.
+    sandbox.configure(job_delay_s=0.3)
+    sandbox.set_faults(paths=["/v2/users/batch/"], script=["error"])  # the first poll fails
+    job = fs.users.batch_create(
+        goods("users", 2), options=BatchJobOptions(poll_interval=0.05, max_retry=1)
+    )
+    restarted: list[bool] = []
+
+    def restart_once(errors: list[Any]) -> None:
+        if not restarted:
+            restarted.append(True)
+            unwrap(job).restart()
+
+    job.on("abort", restart_once)
+    seen = Recorder(job)
+    job.execute()
+    result = job.wait(10)
+    assert restarted == [True]
+    assert result.status == JobStatus.COMPLETED
+    assert [i.uid for i in result.imported] == ["good-0", "good-1"]
+    assert len(seen.args("abort")) == 1
+    assert len(seen.args("done")) == 1
+    assert sandbox.stats()["jobs"]["total"] == 1
+
+
 def test_a_good_poll_resets_the_failure_count(fs: Any, sandbox: Sandbox) -> None:
     sandbox.configure(job_delay_s=1.0)
     script = ["error", "error", "ok", "error", "error"]  # never 3 failures in a row

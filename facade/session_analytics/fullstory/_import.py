@@ -22,7 +22,6 @@ from typing import Any
 import attrs
 
 from fullstory_api.models import JobResultsPending, JobStatus, JobStatusResponse
-from fullstory_api.types import Unset
 
 from .. import _constants as C
 from .._calls import ApiResponse
@@ -36,7 +35,7 @@ from ..errors import (
     FSUnknownError,
 )
 from . import _requests as R
-from ._jobs import RETRYABLE_POLL_ERRORS, BatchJobOptions
+from ._jobs import RETRYABLE_POLL_ERRORS, BatchJobOptions, _count, poll_backoff
 
 Listener = Callable[..., Any]
 logger = logging.getLogger("session_analytics")
@@ -86,10 +85,6 @@ class _Running:
     job_id: str
     size: int
     failures: int = 0
-
-
-def _count(value: int | Unset) -> int:
-    return 0 if isinstance(value, Unset) else int(value)
 
 
 def _busy(error: FSError) -> float | None:
@@ -251,13 +246,7 @@ class _Importer:
                     retries_taken=job.failures,
                 ) from polled
             # Back off as the job poller does: the server may have said how long to wait.
-            retry_after = getattr(polled, "retry_after", None) or 0.0
-            yield Sleep(
-                min(
-                    C.MAX_POLL_DELAY_S,
-                    max(self._options.poll_interval * 2.0**job.failures, retry_after),
-                )
-            )
+            yield Sleep(poll_backoff(self._options.poll_interval, job.failures, polled))
             return
         assert isinstance(polled, ApiResponse)
         job.failures = 0

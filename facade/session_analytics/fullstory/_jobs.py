@@ -18,6 +18,7 @@ import inspect
 import logging
 import math
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
@@ -101,6 +102,13 @@ class BatchJobResult(Generic[I, F]):
 
 def _count(value: int | Unset) -> int:
     return 0 if isinstance(value, Unset) else int(value)
+
+
+def poll_backoff(poll_interval: float, failures: int, error: FSError) -> float:
+    """The wait after ``failures`` failed status polls in a row: doubling from the poll
+    interval, at least the server's Retry-After, at most MAX_POLL_DELAY_S."""
+    retry_after = getattr(error, "retry_after", None) or 0.0
+    return min(C.MAX_POLL_DELAY_S, max(poll_interval * 2.0**failures, retry_after))
 
 
 class _Stopped(Exception):
@@ -208,8 +216,18 @@ class _JobCore(Generic[I, F]):
 
     def _emit(self, event: str, *args: Any) -> Emit:
         with self._lock:
-            listeners = list(self._listeners[event])
-        return Emit(listeners, args, event)
+            return self._emit_locked(event, *args)
+
+    def _emit_locked(self, event: str, *args: Any) -> Emit:
+        """The listeners to call, snapshotted with the lock held, in the same step as the state
+        change they report: a listener added meanwhile gets the call exactly once (from
+        ``_register`` or from here, never both)."""
+        return Emit(list(self._listeners[event]), args, event)
+
+    def _error(self, error: FSError) -> Emit:
+        with self._lock:
+            self.errors.append(error)
+            return self._emit_locked("error", error)
 
     def _start(self, job_id: str | None, *, restart: bool) -> bool:
         """Move to "running"; False when ``execute()`` finds the job already under way."""
@@ -230,7 +248,9 @@ class _JobCore(Generic[I, F]):
                     "the job has no items: add() some before execute()", field="requests"
                 )
             self._phase = "running"
-            self._ended.clear()
+            # Each run has its own: a finished run still calling its listeners cannot end the
+            # next one.
+            self._ended = threading.Event()
             # A new execution: its abort reports its own errors.
             self.imported, self.failed, self.errors = [], [], []
             return True
@@ -238,6 +258,15 @@ class _JobCore(Generic[I, F]):
     # ---- the lifecycle ----------------------------------------------------------------------
 
     def flow(self) -> Flow[None]:
+        """The run that ``_start`` began; it sets that run's Event when it ends (a flow that
+        raises leaves that to its driver, after recording how it ended)."""
+        return self._flow(self._ended)
+
+    def _flow(self, ended: threading.Event) -> Flow[None]:
+        yield from self._lifecycle()
+        ended.set()
+
+    def _lifecycle(self) -> Flow[None]:
         if self._job_id is None:
             created = yield Request(
                 R.create_job_call(self.kind, self._requests, self._shared_context, self._key)
@@ -248,10 +277,11 @@ class _JobCore(Generic[I, F]):
             assert isinstance(created, ApiResponse)
             with self._lock:
                 self.metadata = self._created_metadata = created.body.job
-                self._job_id = self.metadata.id
-            yield self._emit("created", self.metadata)
-        job_id = self.id
-        assert job_id is not None
+                self._job_id = job_id = self.metadata.id
+                emit = self._emit_locked("created", self.metadata)
+            yield emit
+        else:
+            job_id = self._job_id
         failures = 0
         delay = self.options.poll_interval
         while True:
@@ -259,8 +289,7 @@ class _JobCore(Generic[I, F]):
             polled = yield Request(R.job_status_call(self.kind, job_id))
             if isinstance(polled, FSError):
                 failures += 1
-                self.errors.append(polled)
-                yield self._emit("error", polled)
+                yield self._error(polled)
                 if not isinstance(polled, RETRYABLE_POLL_ERRORS):
                     yield from self._abort()
                     return
@@ -272,15 +301,10 @@ class _JobCore(Generic[I, F]):
                         retries_taken=failures,
                     )
                     gave_up.__cause__ = polled
-                    self.errors.append(gave_up)
-                    yield self._emit("error", gave_up)
+                    yield self._error(gave_up)
                     yield from self._abort()
                     return
-                retry_after = getattr(polled, "retry_after", None) or 0.0
-                delay = min(
-                    C.MAX_POLL_DELAY_S,
-                    max(self.options.poll_interval * 2.0**failures, retry_after),
-                )
+                delay = poll_backoff(self.options.poll_interval, failures, polled)
                 continue
             assert isinstance(polled, ApiResponse)
             failures = 0
@@ -303,9 +327,8 @@ class _JobCore(Generic[I, F]):
                     return
         with self._lock:
             self._phase = "done"
-            imported, failed = list(self.imported), list(self.failed)
-        yield self._emit("done", imported, failed)
-        self._ended.set()
+            emit = self._emit_locked("done", list(self.imported), list(self.failed))
+        yield emit
 
     def _imports_call(self, token: str | None) -> Any:
         assert self.id is not None
@@ -321,9 +344,7 @@ class _JobCore(Generic[I, F]):
         while True:
             page = yield Request(fetch(token))
             if isinstance(page, FSError):
-                self.errors.append(page)
-                yield self._emit("error", page)
-                yield from self._abort()
+                yield from self._abort_with(page)
                 return False
             assert isinstance(page, ApiResponse)
             if isinstance(page.body, JobResultsPending):
@@ -332,9 +353,7 @@ class _JobCore(Generic[I, F]):
                     pending = FSUnknownError(
                         f"job {self.id}: results still not ready after {waits} tries"
                     )
-                    self.errors.append(pending)
-                    yield self._emit("error", pending)
-                    yield from self._abort()
+                    yield from self._abort_with(pending)
                     return False
                 yield Sleep(self.options.poll_interval)
                 continue
@@ -344,16 +363,14 @@ class _JobCore(Generic[I, F]):
                 return True
 
     def _abort_with(self, error: FSError) -> Flow[None]:
-        self.errors.append(error)
-        yield self._emit("error", error)
+        yield self._error(error)
         yield from self._abort()
 
     def _abort(self) -> Flow[None]:
         with self._lock:
             self._phase = "aborted"
-            errors = list(self.errors)
-        yield self._emit("abort", errors)
-        self._ended.set()
+            emit = self._emit_locked("abort", list(self.errors))
+        yield emit
 
     def _result(self) -> BatchJobResult[I, F]:
         with self._lock:
@@ -366,24 +383,30 @@ class _JobCore(Generic[I, F]):
                 f"the client was closed while job {self.id} was followed; "
                 "restart() on a new client resumes it"
             )
-        assert self.metadata is not None
-        assert self._job_id is not None
+        metadata, job_id = self.metadata, self._job_id
+        if metadata is None or job_id is None:  # "done" is only reached with both known
+            raise FSUnknownError(f"job {job_id}: ended without a status; see the log")
         counts = self.status_response
         return BatchJobResult(
-            job_id=self._job_id,
-            status=self.metadata.status,
+            job_id=job_id,
+            status=metadata.status,
             imported=list(self.imported),
             failed=list(self.failed),
             imports_count=_count(counts.imports) if counts else len(self.imported),
             errors_count=_count(counts.errors) if counts else len(self.failed),
         )
 
-    def _crashed(self) -> None:
-        logger.exception("following job %s failed", self.id)
+    def _ended_by(self, ended: threading.Event, error: BaseException, *, stopped: bool) -> None:
+        """A run that raised: stopped (the client closed) or crashed (a bug, aborted so that
+        wait() does not hang). Its Event is set once the phase says how it ended."""
         with self._lock:
-            self.errors.append(FSUnknownError(f"job {self.id}: internal error, see the log"))
-            self._phase = "aborted"
-        self._ended.set()
+            if stopped:
+                self._phase = "stopped"
+            else:
+                logger.error("following job %s failed", self.id, exc_info=error)
+                self.errors.append(FSUnknownError(f"job {self.id}: internal error, see the log"))
+                self._phase = "aborted"
+        ended.set()
 
     def _finished_id(self) -> str:
         if self._job_id is None or self.status in (None, JobStatus.PROCESSING):
@@ -432,20 +455,19 @@ class BatchJob(_JobCore[I, F]):
             return
         self._stop.clear()
         self._thread = threading.Thread(
-            target=self._run, name=f"session-analytics-{self.kind}-job", daemon=True
+            target=self._run,
+            args=(self.flow(), self._ended),
+            name=f"session-analytics-{self.kind}-job",
+            daemon=True,
         )
         self._client._track_job(self)
         self._thread.start()
 
-    def _run(self) -> None:
+    def _run(self, flow: Flow[None], ended: threading.Event) -> None:
         try:
-            drive_sync(self.flow(), self._client.raw, self._sleep)
-        except _Stopped:
-            with self._lock:
-                self._phase = "stopped"
-            self._ended.set()
-        except Exception:  # a bug must not leave wait() hanging
-            self._crashed()
+            drive_sync(flow, self._client.raw, self._sleep)
+        except Exception as error:  # _Stopped; or a bug, which must not leave wait() hanging
+            self._ended_by(ended, error, stopped=isinstance(error, _Stopped))
 
     def _sleep(self, seconds: float) -> None:
         if self._stop.wait(seconds):
@@ -463,11 +485,16 @@ class BatchJob(_JobCore[I, F]):
         """
         if self._phase == "new":
             raise FSInvalidArgumentError("execute() the job before waiting for it", field="job")
-        if not self._ended.wait(timeout):
-            raise FSTimeoutError(
-                f"job {self.id} still running after {timeout:g} s; it goes on, wait() again"
-            )
-        return self._result()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            ended = self._ended
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not ended.wait(left):
+                raise FSTimeoutError(
+                    f"job {self.id} still running after {timeout:g} s; it goes on, wait() again"
+                )
+            if self._ended is ended:  # else a listener restarted the job: follow the new run
+                return self._result()
 
     def iter_imports(self) -> Iterator[I]:
         """Every imported item of the finished job, fetched page by page."""
@@ -534,21 +561,21 @@ class AsyncBatchJob(_JobCore[I, F]):
         loop = asyncio.get_running_loop()  # raises outside a loop: an async job needs one
         if not self._start(job_id, restart=restart):
             return
-        self._task = loop.create_task(self._run(), name=f"session-analytics-{self.kind}-job")
+        self._task = loop.create_task(
+            self._run(self.flow(), self._ended), name=f"session-analytics-{self.kind}-job"
+        )
         self._client._track_job(self)
 
-    async def _run(self) -> None:
+    async def _run(self, flow: Flow[None], ended: threading.Event) -> None:
         import asyncio
 
         try:
-            await drive_async(self.flow(), self._client.raw, asyncio.sleep)
-        except asyncio.CancelledError:
-            with self._lock:
-                self._phase = "stopped"
-            self._ended.set()
+            await drive_async(flow, self._client.raw, asyncio.sleep)
+        except asyncio.CancelledError as cancelled:
+            self._ended_by(ended, cancelled, stopped=True)
             raise
-        except Exception:  # a bug must not leave wait() hanging
-            self._crashed()
+        except Exception as error:  # a bug must not leave wait() hanging
+            self._ended_by(ended, error, stopped=False)
 
     def _stop_following(self) -> None:
         if self._task is not None:
@@ -560,16 +587,21 @@ class AsyncBatchJob(_JobCore[I, F]):
 
         if self._task is None:
             raise FSInvalidArgumentError("execute() the job before waiting for it", field="job")
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), timeout)
-        except asyncio.TimeoutError:
-            raise FSTimeoutError(
-                f"job {self.id} still running after {timeout:g} s; it goes on, wait() again"
-            ) from None
-        except asyncio.CancelledError:
-            if not self._ended.is_set():
-                raise
-        return self._result()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            task, ended = self._task, self._ended
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                await asyncio.wait_for(asyncio.shield(task), left)
+            except asyncio.TimeoutError:
+                raise FSTimeoutError(
+                    f"job {self.id} still running after {timeout:g} s; it goes on, wait() again"
+                ) from None
+            except asyncio.CancelledError:
+                if not ended.is_set():
+                    raise
+            if self._task is task:  # else a listener restarted the job: follow the new run
+                return self._result()
 
     async def iter_imports(self) -> AsyncIterator[I]:
         """Every imported item of the finished job, fetched page by page."""
