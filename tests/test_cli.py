@@ -550,6 +550,43 @@ def test_a_server_that_keeps_failing_exits_3(
     assert sandbox.stats()["requests"]["POST /v2/users/batch"] == {"500": 2}
 
 
+def test_a_5xx_without_retries_exits_3(sandbox: Sandbox, env: dict[str, str]) -> None:
+    sandbox.set_faults(error_rate=1.0, paths=["/v2/events"])
+    code, out, err = cli("send-event", "Clicked", "--uid", "u1", "--max-retries", "0", env=env)
+    assert code == 3, err
+    assert out == ""
+    assert err.startswith("error: FullStory is failing: ")
+    assert "try again later" in err
+    assert_no_traceback(out, err)
+
+
+@pytest.mark.parametrize("where", ["missing-dir", "a-directory"])
+def test_a_failed_file_that_cannot_be_written_exits_2_before_importing(
+    fast_jobs: Sandbox, env: dict[str, str], tmp_path: Path, where: str
+) -> None:
+    path = bad_users_file(tmp_path)
+    target = tmp_path / "missing-dir" / "failed.ndjson" if where == "missing-dir" else tmp_path
+    code, out, err = cli(
+        "import", "users", str(path), "--failed-file", str(target), "--no-progress", *FAST, env=env
+    )
+    assert code == 2, err
+    assert out == ""
+    assert err.startswith(f"error: {target}") or err.startswith(f"error: --failed-file {target}")
+    assert "does not exist" in err or "Is a directory" in err
+    assert_no_traceback(out, err)
+    assert fast_jobs.stats()["jobs"]["total"] == 0
+
+
+def test_a_csv_header_that_is_not_csv_exits_2(env: dict[str, str], tmp_path: Path) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text('name,user.uid,"' + "x" * 200_000 + '"\nSigned Up,u1,x\n')  # > field limit
+    code, out, err = cli("import", "events", str(path), "--no-progress", env=env)
+    assert code == 2, err
+    assert out == ""
+    assert f"error: {path}: the header is not valid CSV" in err
+    assert_no_traceback(out, err)
+
+
 def test_an_empty_csv_file_exits_2(env: dict[str, str], tmp_path: Path) -> None:
     path = tmp_path / "events.csv"
     path.write_text("", encoding="utf-8")

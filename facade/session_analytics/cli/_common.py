@@ -4,6 +4,7 @@ a person can act on."""
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 from collections.abc import Callable
@@ -123,6 +124,9 @@ def explain(error: BaseException, where: str = "FullStory") -> CommandError:
         )
     if isinstance(error, FSMaxRetryError):
         return CommandError(f"{where} kept failing: {error}; try again later", EXIT_UNREACHABLE)
+    status = getattr(last, "http_status_code", None)
+    if isinstance(status, int) and (status >= 500 or status == 429):
+        return CommandError(f"{where} is failing: {error}; try again later", EXIT_UNREACHABLE)
     if isinstance(error, SmartlookProjectError):
         return CommandError(str(error), EXIT_USAGE)
     if isinstance(error, FSError | SmartlookError):
@@ -140,6 +144,13 @@ def run(command: Command, args: argparse.Namespace) -> int:
         explained = explain(error)
         print(f"error: {explained}", file=sys.stderr)
         return explained.code
+    except csv.Error as error:
+        print(f"error: not valid CSV ({error})", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as error:  # a file that cannot be read or written
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"error: {where}{error.strerror or error}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -170,6 +170,8 @@ class _Source:
             names = self._csv_reader.fieldnames or []
         except UnicodeDecodeError:
             fail(f"{self.path}: the header is not UTF-8 text; save the file as UTF-8")
+        except csv.Error as err:
+            fail(f"{self.path}: the header is not valid CSV ({err})")
         self._csv_columns = [_column(name) for name in names]
         if not self._csv_columns:
             fail(f"{self.path}: the CSV file has no header row")
@@ -226,9 +228,21 @@ class _FailedFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.count = 0
+        self.unsaved = 0  # failed items that could not be written (see ``error``)
+        self.error: OSError | None = None
         self._file: IO[str] | None = None
 
     def write(self, item: Any, error: dict[str, Any]) -> None:
+        if self.error is not None:
+            self.unsaved += 1
+            return
+        try:
+            self._write(item, error)
+        except OSError as err:  # the import goes on; the command ends with exit code 2
+            self.error = err
+            self.unsaved += 1
+
+    def _write(self, item: Any, error: dict[str, Any]) -> None:
         if self._file is None:
             self._file = self.path.open("w", encoding="utf-8")
         if isinstance(item, dict) and error.get("code") in ("invalid_value", "invalid_row"):
@@ -243,7 +257,10 @@ class _FailedFile:
 
     def close(self) -> None:
         if self._file is not None:
-            self._file.close()
+            try:
+                self._file.close()
+            except OSError as err:
+                self.error = self.error or err
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -262,6 +279,8 @@ def _import(args: argparse.Namespace) -> int:
         args.failed_file
         or ("import-failed.ndjson" if args.file == "-" else f"{args.file}.failed.ndjson")
     )
+    if not failed_path.parent.is_dir():
+        fail(f"--failed-file {failed_path}: the directory {failed_path.parent} does not exist")
     failed_path.unlink(missing_ok=True)  # a failed file from an earlier run is stale now
     failed = _FailedFile(failed_path)
     progress = _Progress(source, args.kind, enabled=not args.no_progress)
@@ -302,6 +321,11 @@ def _import(args: argparse.Namespace) -> int:
         f"imported {result.imported:,} {args.kind} of {result.read + len(source.bad):,} read "
         f"in {elapsed:.1f} s ({result.imported / elapsed:,.0f}/s), {len(result.job_ids)} jobs"
     )
+    if failed.error is not None:
+        fail(
+            f"{failed.path}: {failed.error.strerror or failed.error}; {failed.unsaved:,} of the "
+            f"{total_failed:,} failed items could not be saved there (use --failed-file)"
+        )
     if total_failed:
         print(f"{total_failed:,} failed: written to {failed.path} (fix them and import that file)")
         return EXIT_FAILED
