@@ -26,14 +26,18 @@
 
 API errors carry ``http_status_code``, ``headers`` and the payload's ``code`` and ``message``;
 the error that caused another is chained (``__cause__``). ``retries_taken`` says how many times
-the request was retried before the error was raised.
+the request was retried before the error was raised. An error that stopped ``import_()`` also
+carries ``import_stopped``: the jobs that may still be running and the items not sent.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from typing import Any, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard
+
+if TYPE_CHECKING:
+    from .fullstory._import import ImportStopped
 
 
 class FSErrorName(str, enum.Enum):
@@ -55,6 +59,8 @@ class FSError(Exception):
     """Base of every session-analytics error."""
 
     name: FSErrorName = FSErrorName.FS_UNKNOWN
+    # Set when ``import_()`` stopped on this error: what was sent, what was not.
+    import_stopped: ImportStopped | None = None
 
     def __init__(self, message: str, *, retries_taken: int = 0) -> None:
         super().__init__(message)

@@ -10,6 +10,7 @@ Listeners of the async flavor run on the loop's thread: they only append to list
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +27,7 @@ from fullstory_api.models import (
     JobStatus,
 )
 from session_analytics.errors import (
+    FSError,
     FSInvalidArgumentError,
     FSMaxRetryError,
     FSNotFoundError,
@@ -758,3 +760,40 @@ def test_import_polls_wait_for_retry_after(fs: Any, sandbox: Sandbox) -> None:
     assert requests_to(sandbox, STATUS_ROUTE.format(kind="users"), "429") == 1
     # The poll after the 429 must not come before Retry-After (1 s), whatever poll_interval says.
     assert time.monotonic() - started >= 0.95
+
+
+def test_a_stopped_import_says_what_was_sent_and_resumes_without_duplicates(
+    fs: Any, sandbox: Sandbox
+) -> None:
+    sandbox.configure(job_delay_s=0.05)
+    source = iter(goods("events", 30))
+    # The first job is created; then every status poll fails, so the import gives up.
+    sandbox.set_faults(paths=["/v2/events/batch/"], script=["error"] * 200)
+    with pytest.raises(FSError) as raised:
+        fs.events.import_(source, options=FAST, chunk_size=10, jobs_in_flight=1)
+
+    stopped = raised.value.import_stopped
+    assert stopped is not None
+    assert (stopped.read, stopped.submitted, stopped.imported) == (20, 10, 0)
+    assert len(stopped.job_ids) == 1
+    assert stopped.running_job_ids == stopped.job_ids
+    assert stopped.running_items == 10
+    assert [item["name"] for item in stopped.unsent] == [f"good-{n}" for n in range(10, 20)]
+
+    sandbox.set_faults()
+    result = fs.events.import_(itertools.chain(stopped.unsent, source), options=FAST)
+    assert result.ok
+    assert result.read == 20
+    names = sorted(event["name"] for event in sandbox.events("fullstory"))
+    assert names == sorted(f"good-{n}" for n in range(30))  # each once: none lost, none twice
+
+
+def test_an_import_refused_at_its_first_job_has_sent_nothing(fs: Any, sandbox: Sandbox) -> None:
+    sandbox.set_faults(paths=["/v2/users/batch"], script=["error"] * 200)
+    with pytest.raises(FSError) as raised:
+        fs.users.import_(goods("users", 5), options=FAST)
+
+    stopped = raised.value.import_stopped
+    assert stopped is not None
+    assert (stopped.read, stopped.submitted, stopped.job_ids) == (5, 0, [])
+    assert len(stopped.unsent) == 5

@@ -13,7 +13,7 @@ from .._batcher import BatcherStats, BatchingOptions, FlushResult
 from .._calls import ApiResponse
 from ._client import AsyncFullStory, FullStory, init
 from ._events import AsyncEvents, Events
-from ._import import ImportFailure, ImportProgress, ImportResult
+from ._import import ImportFailure, ImportProgress, ImportResult, ImportStopped
 from ._jobs import AsyncBatchJob, BatchJob, BatchJobOptions, BatchJobResult
 from ._users import AsyncUsers, Users
 
@@ -34,6 +34,7 @@ __all__ = [
     "ImportFailure",
     "ImportProgress",
     "ImportResult",
+    "ImportStopped",
     "Users",
     "init",
     "models",

@@ -80,6 +80,28 @@ class ImportResult:
         return self.failed_count == 0
 
 
+@attrs.frozen
+class ImportStopped:
+    """Where an import stood when it stopped on an error: set as the error's ``import_stopped``.
+
+    The iterable was consumed up to ``read`` items. ``unsent`` holds those of them that are in no
+    job (already checked, ready to import again); the items after ``read`` were not read: import
+    ``itertools.chain(unsent, rest)`` once the API works again, and nothing is sent twice.
+    ``running_job_ids`` were created and may still be importing: do not send their items again
+    (``get_batch_user_import_status`` / ``get_batch_events_import_status`` of
+    ``fullstory_api.api`` on ``fs.raw`` tell how each ended).
+    """
+
+    read: int
+    submitted: int
+    imported: int
+    failed_count: int
+    job_ids: list[str]
+    running_job_ids: list[str]
+    running_items: int  # in the running jobs
+    unsent: list[dict[str, Any]]
+
+
 @attrs.define
 class _Running:
     job_id: str
@@ -146,6 +168,7 @@ class _Importer:
         self.job_ids: list[str] = []
         self.failed: list[ImportFailure] = []
         self._running: list[_Running] = []
+        self._chunk: list[dict[str, Any]] = []
         self._last: ImportProgress | None = None
 
     def _progress(self) -> Emit:
@@ -189,36 +212,26 @@ class _Importer:
         return chunk
 
     def flow(self) -> Flow[ImportResult]:
-        chunk = yield from self._read_chunk()
-        key = new_idempotency_key()
-        while chunk or self._running:
-            while chunk and len(self._running) < self._in_flight_max:
-                created = yield Request(R.create_job_call(self.kind, chunk, self._shared, key))
-                if isinstance(created, FSError):
-                    wait = _busy(created)
-                    if wait is None:
-                        if self.job_ids:
-                            logger.warning(
-                                "import stopped; these jobs were created and keep running: %s",
-                                ", ".join(self.job_ids),
-                            )
-                        raise created
-                    # Too much in progress: the same chunk goes again later, with the same key.
-                    yield Sleep(max(wait, self._options.poll_interval))
-                    break
-                assert isinstance(created, ApiResponse)
-                job_id = created.body.job.id
-                self._running.append(_Running(job_id, len(chunk)))
-                self.job_ids.append(job_id)
-                self.submitted += len(chunk)
-                yield self._progress()
-                chunk = yield from self._read_chunk()
-                key = new_idempotency_key()
-            if self._running:
-                yield Sleep(self._options.poll_interval)
-                for job in list(self._running):
-                    yield from self._follow(job)
-        yield self._progress()
+        try:
+            yield from self._flow()
+        except FSError as error:
+            running = [job.job_id for job in self._running]
+            if running:
+                logger.warning(
+                    "import stopped; these jobs were created and may still be running: %s",
+                    ", ".join(running),
+                )
+            error.import_stopped = ImportStopped(
+                self.read,
+                self.submitted,
+                self.imported,
+                self.failed_count,
+                list(self.job_ids),
+                running,
+                sum(job.size for job in self._running),
+                self._chunk,
+            )
+            raise
         return ImportResult(
             self.read,
             self.submitted,
@@ -228,6 +241,36 @@ class _Importer:
             list(self.failed),
         )
 
+    def _flow(self) -> Flow[None]:
+        # ``_chunk``: read, checked, in no job yet (what a stop leaves unsent).
+        self._chunk = yield from self._read_chunk()
+        key = new_idempotency_key()
+        while self._chunk or self._running:
+            while self._chunk and len(self._running) < self._in_flight_max:
+                call = R.create_job_call(self.kind, self._chunk, self._shared, key)
+                created = yield Request(call)
+                if isinstance(created, FSError):
+                    wait = _busy(created)
+                    if wait is None:
+                        raise created
+                    # Too much in progress: the same chunk goes again later, with the same key.
+                    yield Sleep(max(wait, self._options.poll_interval))
+                    break
+                assert isinstance(created, ApiResponse)
+                job_id = created.body.job.id
+                self._running.append(_Running(job_id, len(self._chunk)))
+                self.job_ids.append(job_id)
+                self.submitted += len(self._chunk)
+                self._chunk = []
+                yield self._progress()
+                self._chunk = yield from self._read_chunk()
+                key = new_idempotency_key()
+            if self._running:
+                yield Sleep(self._options.poll_interval)
+                for job in list(self._running):
+                    yield from self._follow(job)
+        yield self._progress()
+
     def _follow(self, job: _Running) -> Flow[None]:
         polled = yield Request(R.job_status_call(self.kind, job.job_id))
         if isinstance(polled, FSError):
@@ -235,10 +278,6 @@ class _Importer:
                 raise polled
             job.failures += 1
             if job.failures >= self._options.max_retry:
-                logger.warning(
-                    "import stopped; these jobs were created and keep running: %s",
-                    ", ".join(self.job_ids),
-                )
                 raise FSMaxRetryError(
                     f"import job {job.job_id}: {job.failures} status polls failed in a row "
                     f"(last: {polled.message})",
