@@ -4,7 +4,7 @@ A request may be a dict or a generated model. Unknown keys are refused (a typo s
 ``displayName`` would otherwise be dropped without a word), values are checked against the API's
 rules, and JSON-unfriendly values are converted where the conversion is unambiguous: an aware
 ``datetime`` becomes an ISO 8601 UTC string, a ``date`` an ISO date, a tuple a list. A naive
-datetime, NaN, Infinity or any other type is refused.
+datetime (or a timestamp string without an offset), NaN, Infinity or any other type is refused.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import datetime as dt
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from dateutil.parser import isoparse, isoparser
 
 from . import _properties as props
 from .errors import FSInvalidArgumentError
@@ -100,16 +102,36 @@ def number(value: Any, where: str) -> float:
     return value
 
 
+DATE_TIME_WITH_ZONE = "an ISO 8601 date-time with a time zone, such as 2024-02-01T12:30:00Z"
+
+
 def timestamp(value: Any, where: str) -> str:
+    """An aware datetime (sent in UTC) or a string the API takes: its ``format: date-time`` is
+    RFC 3339, where the offset (``Z`` or ``+02:00``) is not optional."""
     if isinstance(value, dt.datetime):
         return iso_utc(value, where)
     if isinstance(value, str):
-        if not props._is_iso_datetime(value):
-            raise _fail(where, "must be an ISO 8601 date-time such as 2024-02-01T12:30:00Z")
+        try:
+            parsed = isoparse(value)
+        except (ValueError, OverflowError):
+            raise _fail(where, f"must be {DATE_TIME_WITH_ZONE}") from None
+        if parsed.tzinfo is None or parsed.utcoffset() is None:
+            if _is_date_only(value):
+                raise _fail(where, f"must be {DATE_TIME_WITH_ZONE}, not a date alone")
+            raise _fail(where, f"must be {DATE_TIME_WITH_ZONE} (add Z or an offset like +02:00)")
         return value
     raise _fail(
-        where, f"must be an aware datetime or an ISO 8601 string, not {type(value).__name__}"
+        where,
+        f"must be an aware datetime or {DATE_TIME_WITH_ZONE}, not {type(value).__name__}",
     )
+
+
+def _is_date_only(value: str) -> bool:
+    try:
+        isoparser().parse_isodate(value)
+    except ValueError:
+        return False
+    return True
 
 
 def properties(value: Any, where: str) -> dict[str, Any]:

@@ -1246,6 +1246,113 @@ async def test_bad_input_is_refused_before_any_io(make: Callable[..., Harness]) 
     assert h.server.seen == []
 
 
+# ---- timestamps given as strings --------------------------------------------------------------
+
+# The API takes an RFC 3339 date-time (``format: date-time``): the offset is not optional.
+NAIVE_TIMESTAMPS = [
+    "2024-02-01T12:30:00",
+    "2024-02-01T12:30:00.250",
+    "2024-02-01t12:30:00",
+]
+NO_OFFSET_HINT = "add Z or an offset like +02:00"
+
+
+@pytest.mark.parametrize("naive", NAIVE_TIMESTAMPS)
+def test_a_timestamp_string_needs_its_offset(naive: str) -> None:
+    with pytest.raises(FSInvalidArgumentError) as info:
+        _inputs.timestamp(naive, "timestamp")
+    assert info.value.field == "timestamp"
+    assert "time zone" in str(info.value)
+    assert NO_OFFSET_HINT in str(info.value)
+    # The same instant with its offset goes through as it was written.
+    for aware in (f"{naive}Z", f"{naive}+02:00", f"{naive}-05:30"):
+        assert _inputs.timestamp(aware, "timestamp") == aware
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("yesterday", id="words"),
+        pytest.param("2024-02-01", id="date-only"),
+        pytest.param("2024-02-01T12:30:00UTC", id="zone-name"),
+    ],
+)
+def test_a_timestamp_that_is_no_date_time_asks_for_one_with_a_time_zone(value: str) -> None:
+    with pytest.raises(FSInvalidArgumentError) as info:
+        _inputs.timestamp(value, "timestamp")
+    assert info.value.field == "timestamp"
+    assert "must be an ISO 8601 date-time with a time zone" in str(info.value)
+    assert NO_OFFSET_HINT not in str(info.value)  # the offset is not all that is missing
+
+
+@pytest.mark.parametrize("naive", NAIVE_TIMESTAMPS)
+def test_the_sdk_and_the_api_agree_on_the_offset(naive: str) -> None:
+    """What the SDK lets through the API takes (the sandbox checks bodies against the spec)."""
+    from session_analytics.sandbox import spec
+
+    problem = spec.problem("fullstory", "CreateEventRequest", {"name": "x", "timestamp": naive})
+    assert problem is not None
+    assert "with a time zone" in problem
+    for aware in (f"{naive}Z", f"{naive}+02:00"):
+        body = {"name": "x", "timestamp": aware}
+        assert spec.problem("fullstory", "CreateEventRequest", body) is None
+        assert _inputs.event_request({"name": "x", "timestamp": aware})["timestamp"] == aware
+
+
+@pytest.mark.anyio
+async def test_create_refuses_a_naive_timestamp_string_before_any_io(
+    make: Callable[..., Harness],
+) -> None:
+    h = make()
+    err = await failure(
+        FSInvalidArgumentError,
+        lambda: h.fs.events.create({"name": "Late", "timestamp": "2024-01-01T00:00:00"}),
+    )
+    assert err.field == "timestamp"
+    assert "time zone" in str(err)
+    assert NO_OFFSET_HINT in str(err)
+    assert h.server.seen == []
+
+
+@pytest.mark.anyio
+async def test_track_refuses_a_naive_timestamp_string_before_queueing(
+    make: Callable[..., Harness],
+) -> None:
+    h = make()
+    with pytest.raises(FSInvalidArgumentError) as info:
+        h.fs.events.track("Late", user={"uid": "u1"}, timestamp="2024-01-01T00:00:00")
+    assert info.value.field == "timestamp"
+    assert NO_OFFSET_HINT in str(info.value)
+    assert h.fs.stats().enqueued == 0
+    assert h.server.seen == []
+
+
+def test_import_refuses_naive_timestamp_strings_locally() -> None:
+    source = [
+        {"name": "e0", "timestamp": "2024-01-01T00:00:00Z"},
+        {"name": "e1", "timestamp": "2024-01-01T00:00:00"},
+        {"name": "e2", "timestamp": "2024-01-01T02:00:00+02:00"},
+    ]
+    fake = FakeJobs("events", limit=4)
+    drive = Driver("events", create=fake.create, status=fake.status)
+    result = drive.run(importer("events", source, chunk_size=10).flow())
+    [create] = drive.requests("create")
+    assert create.kwargs["body"].to_dict()["requests"] == [source[0], source[2]]
+    assert [(f.index, f.code, f.job_id, f.item) for f in result.failed] == [
+        (1, "invalid_argument", None, source[1])
+    ]
+    assert "items[1].timestamp" in result.failed[0].message
+    assert NO_OFFSET_HINT in result.failed[0].message
+    assert (result.read, result.submitted, result.imported, result.failed_count) == (3, 2, 2, 1)
+
+
+def test_a_batch_job_refuses_a_naive_timestamp_string() -> None:
+    with pytest.raises(FSInvalidArgumentError) as info:
+        R.prepare_item("events", {"name": "e", "timestamp": "2024-01-01T00:00:00"}, "requests[4]")
+    assert info.value.field == "requests[4].timestamp"
+    assert NO_OFFSET_HINT in str(info.value)
+
+
 # ---- flows driven by hand ---------------------------------------------------------------------
 
 OPERATIONS = {

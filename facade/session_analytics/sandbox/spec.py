@@ -153,7 +153,9 @@ def describe(err: fastjsonschema.JsonSchemaValueException) -> str:
     if rule == "enum":
         return f"{where} must be one of {', '.join(map(str, definition))}"
     if rule == "format" and definition == "date-time":
-        return f"{where} must be an ISO 8601 date-time such as 2024-02-01T12:30:00Z"
+        return (
+            f"{where} must be an ISO 8601 date-time with a time zone, such as 2024-02-01T12:30:00Z"
+        )
     if rule == "minimum":
         return f"{where} must be at least {definition}"
     if rule == "maximum":
