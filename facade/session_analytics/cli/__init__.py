@@ -6,7 +6,8 @@
     session-analytics users get|list|delete ...    read and delete FullStory users
 
 Exit codes: 0 done; 1 done, but items failed or the API refused the request; 2 bad arguments,
-a missing or refused key, an unreadable file; 3 the API could not be reached.
+a missing or refused key, a file that cannot be read or written; 3 the API could not be reached
+or kept failing.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="session-analytics",
         description="Tools for the FullStory Server API v2 and the Smartlook backend API.",
         epilog="Exit codes: 0 done; 1 items failed or the API refused; 2 bad arguments, "
-        "a missing or refused key, an unreadable file; 3 the API could not be reached.",
+        "a missing or refused key, a file that cannot be read or written; 3 the API could not "
+        "be reached or kept failing.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")

@@ -74,6 +74,7 @@ FLAGS = {
     "poll_interval": "--poll-interval",
     "timeout": "--timeout",
     "max_retries": "--max-retries",
+    "timestamp": "--timestamp",
     "base_url": "--base-url",
     "host": "--host",
     "api_key": "--api-key",
@@ -118,10 +119,11 @@ def explain(error: BaseException, where: str = "FullStory") -> CommandError:
             f"{error} (reading and deleting users needs an Architect or Admin key)", EXIT_USAGE
         )
     if isinstance(last, FSConnectionError | FSTimeoutError | SmartlookConnectionError):
-        return CommandError(
-            f"cannot reach {where}: {error} (check --base-url/--host and the network)",
-            EXIT_UNREACHABLE,
-        )
+        flag = "--host" if where == "Smartlook" else "--base-url"
+        hint = f"check {flag} and the network"
+        if isinstance(last, FSTimeoutError) or "timed out" in str(last).lower():
+            hint = f"raise --timeout if the API is slow, or {hint}"
+        return CommandError(f"cannot reach {where}: {error} ({hint})", EXIT_UNREACHABLE)
     if isinstance(error, FSMaxRetryError):
         return CommandError(f"{where} kept failing: {error}; try again later", EXIT_UNREACHABLE)
     status = getattr(last, "http_status_code", None)
@@ -141,7 +143,9 @@ def run(command: Command, args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return error.code
     except (FSError, SmartlookError, InvalidArgumentError, GaveUpError) as error:
-        explained = explain(error)
+        explained = explain(
+            error, "Smartlook" if isinstance(error, SmartlookError) else "FullStory"
+        )
         print(f"error: {explained}", file=sys.stderr)
         return explained.code
     except csv.Error as error:

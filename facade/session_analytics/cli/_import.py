@@ -6,16 +6,24 @@ NDJSON: one JSON object per line. CSV: a header row; dotted column names make ne
 
 Every item that fails (a line that is not a JSON object, a row the SDK refuses, an item the API
 refuses) is written to the failed file with an ``_error`` object saying why (code, message and,
-when known, the line): fix the lines and import that file again, the ``_error`` key is ignored.
-Exit 0 when everything was imported, 1 when some items failed.
+when known, the line): fix the lines in place and import that file again, the ``_error`` key is
+ignored. A line that was not JSON keeps its text as ``_raw``; a CSV row whose cells did not
+convert keeps them as ``_cells`` (with their ``:type`` headers): fix the text or the cell.
+
+If the API stops working midway, the items not sent yet are written there too (code
+``not_sent``), and the jobs already created are listed: they may still be importing, so their
+items must not be sent again. Importing the failed file then sends each item once.
+Exit 0 when everything was imported, 1 when some items failed, 3 when the API stopped working.
 """
 
 from __future__ import annotations
 
 import argparse
+import bisect
 import csv
 import io
 import json
+import os
 import re
 import sys
 import time
@@ -24,15 +32,22 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from ..errors import FSError
 from ._common import (
     EXIT_FAILED,
     EXIT_OK,
+    EXIT_UNREACHABLE,
+    CommandError,
     add_fullstory_options,
+    explain,
     fail,
     fullstory_client,
 )
 
 TICK_ITEMS = 1000
+EXPECTED = {"int": "a whole number", "real": "a number", "bool": "true or false", "json": "JSON"}
+CELL_CODES = ("invalid_value", "invalid_row", "invalid_utf8")  # saved as the row's cells
+NOT_SENT = "not_sent"
 CONVERTERS = {
     "str": str,
     "int": int,
@@ -120,7 +135,7 @@ class _Source:
             try:
                 item = json.loads(text)
             except (ValueError, UnicodeDecodeError) as err:
-                self.bad.append((number, _text(raw), "invalid_json", f"not JSON: {err}"))
+                self.bad.append((number, _text(raw), "invalid_json", f"not JSON: {_why(err)}"))
                 continue
             if not isinstance(item, dict):
                 self.bad.append(
@@ -128,6 +143,12 @@ class _Source:
                 )
                 continue
             item.pop("_error", None)  # a line of a failed file, fixed and imported again
+            if "_raw" in item or "_cells" in item:
+                fixed = _fixed_line(item)
+                if isinstance(fixed, tuple):
+                    self.bad.append((number, *fixed))
+                    continue
+                item = fixed
             self.lines.append(number)
             if self.tick is not None and len(self.lines) % TICK_ITEMS == 0:
                 self.tick()
@@ -139,10 +160,21 @@ class _Source:
             for row in reader:
                 number = reader.line_num
                 extra = row.pop(None, None)
-                if extra:
+                if not _is_utf8(row, extra):
+                    cells = {k: _readable(v) for k, v in row.items() if isinstance(v, str)}
                     self.bad.append(
-                        (number, dict(row), "invalid_row", "the row has more cells than the header")
+                        (
+                            number,
+                            cells,
+                            "invalid_utf8",
+                            "the row is not UTF-8 text; save the file as UTF-8",
+                        )
                     )
+                    continue
+                if extra:
+                    cells = {**row, "_extra": extra}
+                    message = "the row has more cells than the header (they are in _extra)"
+                    self.bad.append((number, cells, "invalid_row", message))
                     continue
                 try:
                     item = _row_item(row, columns)
@@ -153,25 +185,26 @@ class _Source:
                 if self.tick is not None and len(self.lines) % TICK_ITEMS == 0:
                     self.tick()
                 yield item
-        except UnicodeDecodeError as err:
-            fail(
-                f"{self.path}: not UTF-8 text (byte {err.start} of a block near line "
-                f"{reader.line_num + 1}); save it as UTF-8"
-            )
         except csv.Error as err:
             fail(f"{self.path}: line {reader.line_num}: not valid CSV ({err})")
 
     def _open_csv(self) -> None:
         """Read the header now, so that a bad header is reported before anything starts."""
         counting = _Counting(self._raw, self)
-        text = io.TextIOWrapper(io.BufferedReader(counting), encoding="utf-8-sig", newline="")
+        # Bytes that are not UTF-8 are kept as surrogates, so the row holding them is named.
+        text = io.TextIOWrapper(
+            io.BufferedReader(counting),
+            encoding="utf-8-sig",
+            errors="surrogateescape",
+            newline="",
+        )
         self._csv_reader = csv.DictReader(text)
         try:
             names = self._csv_reader.fieldnames or []
-        except UnicodeDecodeError:
-            fail(f"{self.path}: the header is not UTF-8 text; save the file as UTF-8")
         except csv.Error as err:
             fail(f"{self.path}: the header is not valid CSV ({err})")
+        if not _is_utf8(dict.fromkeys(names, ""), None):
+            fail(f"{self.path}: the header is not UTF-8 text; save the file as UTF-8")
         self._csv_columns = [_column(name) for name in names]
         if not self._csv_columns:
             fail(f"{self.path}: the CSV file has no header row")
@@ -196,11 +229,65 @@ def _text(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace").rstrip("\r\n")
 
 
+def _why(err: ValueError) -> str:
+    """Why a line is not JSON, by column (the line number is the file's, given apart)."""
+    if isinstance(err, json.JSONDecodeError):
+        return f"{err.msg} at column {err.colno}"
+    return str(err)
+
+
+def _is_utf8(row: dict[Any, Any], extra: Any) -> bool:
+    """False when a cell holds bytes that were not UTF-8 (decoded as surrogates)."""
+    cells = [v for v in row.values() if isinstance(v, str)]
+    cells += [k for k in row if isinstance(k, str)]
+    if extra:
+        cells += [v for v in extra if isinstance(v, str)]
+    try:
+        "\x00".join(cells).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _readable(cell: str) -> str:
+    return cell.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _column(header: str) -> tuple[str, list[str], Any]:
     name, _, kind = header.partition(":")
     if kind and kind not in CONVERTERS:
         fail(f"column {header!r}: unknown type {kind!r}; use {', '.join(CONVERTERS)}")
     return header, name.strip().split("."), CONVERTERS[kind or "str"]
+
+
+def _fixed_line(item: dict[str, Any]) -> dict[str, Any] | tuple[Any, str, str]:
+    """A failed-file line fixed in place: ``_raw`` text parsed again, ``_cells`` converted
+    again; else (what to save again, code, message)."""
+    if "_raw" in item:
+        raw = item["_raw"]
+        try:
+            parsed = json.loads(raw) if isinstance(raw, str) else None
+        except ValueError as err:
+            return raw, "invalid_json", f"_raw is still not JSON: {_why(err)}"
+        if not isinstance(parsed, dict):
+            return raw, "not_an_object", "_raw must hold a JSON object"
+        parsed.pop("_error", None)
+        return parsed
+    cells = item["_cells"]
+    if isinstance(cells, dict) and "_extra" in cells:
+        return cells, "invalid_row", "move the _extra cells into their columns, then remove _extra"
+    if not isinstance(cells, dict) or not all(isinstance(v, str) for v in cells.values()):
+        return item, "invalid_row", "_cells must map each CSV header to its cell text"
+    columns = []
+    for header in cells:
+        kind = header.partition(":")[2]
+        if kind and kind not in CONVERTERS:
+            return cells, "invalid_value", f"column {header!r}: unknown type {kind!r}"
+        columns.append(_column(header))
+    try:
+        return _row_item(cells, columns)
+    except ValueError as err:
+        return cells, "invalid_value", str(err)
 
 
 def _row_item(row: dict[str, Any], columns: list[tuple[str, list[str], Any]]) -> dict[str, Any]:
@@ -212,9 +299,8 @@ def _row_item(row: dict[str, Any], columns: list[tuple[str, list[str], Any]]) ->
         try:
             value = convert(cell)
         except (ValueError, KeyError):
-            raise ValueError(
-                f"column {header!r}: {cell!r} is not a {header.partition(':')[2]}"
-            ) from None
+            expected = EXPECTED[header.partition(":")[2]]
+            raise ValueError(f"column {header!r}: {cell!r} is not {expected}") from None
         target = item
         for part in path[:-1]:
             target = target.setdefault(part, {})
@@ -245,7 +331,7 @@ class _FailedFile:
     def _write(self, item: Any, error: dict[str, Any]) -> None:
         if self._file is None:
             self._file = self.path.open("w", encoding="utf-8")
-        if isinstance(item, dict) and error.get("code") in ("invalid_value", "invalid_row"):
+        if isinstance(item, dict) and error.get("code") in CELL_CODES:
             record: dict[str, Any] = {"_cells": item}  # a CSV row: its cells, to fix
         elif isinstance(item, dict):
             record = dict(item)
@@ -274,16 +360,18 @@ def _import(args: argparse.Namespace) -> int:
             shared = json.loads(args.shared_context)
         except ValueError as err:
             fail(f"--shared-context is not JSON: {err}")
-    source = _Source(args.file, args.format)
     failed_path = Path(
         args.failed_file
         or ("import-failed.ndjson" if args.file == "-" else f"{args.file}.failed.ndjson")
     )
     if not failed_path.parent.is_dir():
         fail(f"--failed-file {failed_path}: the directory {failed_path.parent} does not exist")
-    failed_path.unlink(missing_ok=True)  # a failed file from an earlier run is stale now
+    if args.file != "-" and _same_file(args.file, failed_path):
+        fail(f"--failed-file {failed_path} is the file being imported; name another file")
+    source = _Source(args.file, args.format)
     failed = _FailedFile(failed_path)
     progress = _Progress(source, args.kind, enabled=not args.no_progress)
+    refused = array("I")  # input positions of the items the SDK refused, in order
     started = time.monotonic()
 
     def on_failed(failures: list[Any]) -> None:
@@ -295,21 +383,36 @@ def _import(args: argparse.Namespace) -> int:
                 error["line"] = source.lines[failure.index]
             if failure.job_id:
                 error["job_id"] = failure.job_id
+            else:
+                refused.append(failure.index)
             failed.write(failure.item, error)
 
+    items = source.items()
+    stopped: CommandError | None = None
+    unread = 0  # items read after a stop, to save them
     try:
         with fullstory_client(args) as fs, progress:
+            # The settings are good: a failed file from an earlier run is stale now.
+            failed_path.unlink(missing_ok=True)
             resource = fs.users if args.kind == "users" else fs.events
             kwargs: dict[str, Any] = {"shared_context": shared} if args.kind == "events" else {}
-            result = resource.import_(
-                source.items(),
-                options=BatchJobOptions(poll_interval=args.poll_interval),
-                jobs_in_flight=args.jobs_in_flight,
-                chunk_size=args.chunk_size,
-                on_progress=progress.update,
-                on_failed=on_failed,
-                **kwargs,
-            )
+            try:
+                result: Any = resource.import_(
+                    items,
+                    options=BatchJobOptions(poll_interval=args.poll_interval),
+                    jobs_in_flight=args.jobs_in_flight,
+                    chunk_size=args.chunk_size,
+                    on_progress=progress.update,
+                    on_failed=on_failed,
+                    **kwargs,
+                )
+            except FSError as error:
+                if error.import_stopped is None or not error.import_stopped.job_ids:
+                    raise  # nothing was sent: the same command can simply run again
+                result = error.import_stopped
+                stopped = explain(error)
+                progress.stop()
+                unread = _save_unsent(result, items, source, refused, failed, stopped)
     finally:
         source.close()
         for line, raw, code, message in source.bad:
@@ -317,29 +420,89 @@ def _import(args: argparse.Namespace) -> int:
         failed.close()
     elapsed = max(time.monotonic() - started, 1e-9)
     total_failed = result.failed_count + len(source.bad)
+    read = result.read + unread + len(source.bad)
     print(
-        f"imported {result.imported:,} {args.kind} of {result.read + len(source.bad):,} read "
-        f"in {elapsed:.1f} s ({result.imported / elapsed:,.0f}/s), {len(result.job_ids)} jobs"
+        f"imported {result.imported:,} {args.kind} of {read:,} read in {elapsed:.1f} s "
+        f"({result.imported / elapsed:,.0f}/s), {len(result.job_ids)} jobs"
     )
     if failed.error is not None:
         fail(
             f"{failed.path}: {failed.error.strerror or failed.error}; {failed.unsaved:,} of the "
-            f"{total_failed:,} failed items could not be saved there (use --failed-file)"
+            f"{failed.count + failed.unsaved:,} items to save could not be saved there "
+            "(use --failed-file)"
         )
+    if stopped is not None:
+        raise _stop_report(stopped, result, failed)
     if total_failed:
         print(f"{total_failed:,} failed: written to {failed.path} (fix them and import that file)")
         return EXIT_FAILED
     return EXIT_OK
 
 
+def _same_file(path: str, other: Path) -> bool:
+    try:
+        return os.path.samefile(path, other)
+    except OSError:  # one of them does not exist (yet)
+        return False
+
+
+def _save_unsent(
+    stopped: Any,
+    items: Any,
+    source: _Source,
+    refused: array[int],
+    failed: _FailedFile,
+    why: CommandError,
+) -> int:
+    """Write what the stopped import did not send: its pending chunk, then the rest of the
+    input, each with its line, so that importing the failed file sends it once; returns how
+    many items were read after the stop."""
+    reason = "the API failing" if why.code == EXIT_UNREACHABLE else "an error"
+    message = f"not sent: the import stopped on {reason} before this item was sent"
+    error = {"code": NOT_SENT, "message": message}
+    # The pending chunk holds the last len(unsent) items read that the SDK did not refuse.
+    positions: list[int] = []
+    position = stopped.read - 1
+    while len(positions) < len(stopped.unsent) and position >= 0:
+        at = bisect.bisect_left(refused, position)
+        if not (at < len(refused) and refused[at] == position):
+            positions.append(position)
+        position -= 1
+    positions.reverse()
+    for item, position in zip(stopped.unsent, positions, strict=False):
+        failed.write(item, {**error, "line": source.lines[position]})
+    drained = 0
+    for item in items:
+        failed.write(item, {**error, "line": source.lines[-1]})
+        drained += 1
+    return drained
+
+
+def _stop_report(why: CommandError, stopped: Any, failed: _FailedFile) -> CommandError:
+    lines = [f"the import stopped: {why}"]
+    if stopped.running_job_ids:
+        lines.append(
+            f"  {stopped.running_items:,} items are in jobs that may still be importing them "
+            f"({', '.join(stopped.running_job_ids)}): do not import those items again"
+        )
+    lines.append(
+        f"  every item not sent, and every failed one, is in {failed.path}: import that file "
+        "once the API works again (each item is sent once)"
+    )
+    return CommandError("\n".join(lines), why.code)
+
+
 class _Progress:
-    """A rich progress bar on stderr: bytes read (for the ETA), items imported, items/s."""
+    """A rich progress bar on stderr. The bar and its ETA follow the input: items done (imported
+    or failed) over the items the file is estimated to hold (from the bytes read so far);
+    the counts say what was read, imported and failed."""
 
     def __init__(self, source: _Source, kind: str, *, enabled: bool) -> None:
         self._source = source
         self._kind = kind
         self._bar: Any = None
         self._task: Any = None
+        self._last: Any = None
         if not enabled:
             return
         try:
@@ -361,25 +524,28 @@ class _Progress:
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             TaskProgressColumn(),
-            TextColumn("{task.fields[imported]:,} imported, {task.fields[failed]:,} failed"),
+            TextColumn(
+                "{task.fields[read]:,} read, {task.fields[imported]:,} imported, "
+                "{task.fields[failed]:,} failed"
+            ),
             TextColumn("{task.fields[rate]:,.0f}/s"),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
             console=Console(stderr=True),
         )
         self._started = time.monotonic()
-        self._imported = 0
         source.tick = self._tick
 
     def _tick(self) -> None:
-        self._bar.update(self._task, completed=self._source.bytes_read)
+        self._refresh()
 
     def __enter__(self) -> _Progress:
         if self._bar is not None:
             self._bar.start()
             self._task = self._bar.add_task(
                 f"importing {self._kind}",
-                total=self._source.size,
+                total=None,
+                read=0,
                 imported=0,
                 failed=0,
                 rate=0.0,
@@ -387,18 +553,41 @@ class _Progress:
         return self
 
     def update(self, progress: Any) -> None:
-        if self._bar is None:
+        self._last = progress
+        self._refresh()
+
+    def _refresh(self) -> None:
+        if self._bar is None or self._task is None:
             return
+        source, progress = self._source, self._last
+        read = len(source.lines) + len(source.bad)
+        imported = progress.imported if progress else 0
+        failed = (progress.failed if progress else 0) + len(source.bad)
+        done = imported + failed
+        total = None
+        if source.size and source.bytes_read and read:
+            # Items in the whole file, estimated from the bytes per item read so far.
+            total = max(read, round(read * source.size / source.bytes_read))
         elapsed = max(time.monotonic() - self._started, 1e-9)
         self._bar.update(
             self._task,
-            completed=self._source.bytes_read,
-            imported=progress.imported,
-            failed=progress.failed + len(self._source.bad),
-            rate=progress.imported / elapsed,
+            total=total,
+            completed=min(done, total - 1) if total else done,
+            read=read,
+            imported=imported,
+            failed=failed,
+            rate=done / elapsed,
         )
+
+    def stop(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
 
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
-            self._bar.update(self._task, completed=self._source.bytes_read)
-            self._bar.stop()
+            self._refresh()
+            if exc[0] is None and self._task is not None:
+                self._bar.update(self._task, total=self._bar.tasks[0].completed or 1)
+                self._bar.update(self._task, completed=self._bar.tasks[0].total)
+            self.stop()
