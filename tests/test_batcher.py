@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import math
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -478,8 +480,111 @@ def test_drops_are_logged_at_most_once_per_interval(
         assert batcher.enqueue(payload(6), None) is False
         assert batcher.enqueue(payload(7), None) is False
     assert len(warnings()) == 2
-    assert "5 events dropped" in warnings()[1]
+    assert "5 more events dropped since the last warning" in warnings()[1]
     assert batcher.stats().dropped == 7
+
+
+DROP_WARNING = re.compile(r"(\d+) (?:more )?events dropped")
+
+
+def dropped_in_warnings(records: Sequence[logging.LogRecord] | str) -> int:
+    """The drops that the batcher's warnings account for, summed."""
+    if isinstance(records, str):
+        lines = [line for line in records.splitlines() if line.startswith("WARNING")]
+    else:
+        lines = [r.getMessage() for r in records if r.levelno == logging.WARNING]
+    return sum(int(found.group(1)) for line in lines if (found := DROP_WARNING.search(line)))
+
+
+def test_drops_summed_before_a_stop_are_logged_by_the_stop(
+    make_batcher: MakeBatcher, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="session_analytics")
+    # A full queue is sent at once; a sender that hangs keeps the event (and the bound) held.
+    batcher = make_batcher(FakeSender(blocked=True), max_queue_events=1, on_error=Listener())
+    enqueue_all(batcher, range(1))
+    assert not any(batcher.enqueue(payload(i), None) for i in range(1, 6))
+    assert dropped_in_warnings(caplog.records) == 1  # the rest is summed for 10 s
+    first = caplog.records[0].getMessage()
+    assert "1 events dropped (the queue is full)" in first
+    assert "logged at most every 10 s, and when the client stops" in first
+
+    batcher.stop(timeout=0.1)
+    assert dropped_in_warnings(caplog.records) == 5 == batcher.stats().dropped
+    assert "4 more events dropped since the last warning (the queue is full)" in caplog.text
+    batcher.stop(timeout=0.1)  # logged once, not again
+    assert dropped_in_warnings(caplog.records) == 5
+
+
+def test_drops_after_a_stop_are_logged_by_the_next_stop_with_their_reason(
+    make_batcher: MakeBatcher, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="session_analytics")
+    batcher = make_batcher(FakeSender())
+    batcher.stop(timeout=1)
+    assert [batcher.enqueue(payload(i), None) for i in range(3)] == [False] * 3
+    assert dropped_in_warnings(caplog.records) == 1
+    batcher.stop(timeout=1)
+    assert dropped_in_warnings(caplog.records) == 3
+    assert "2 more events dropped since the last warning (the client is stopped)" in caplog.text
+    assert "max_queue_events" not in caplog.text  # no advice about the queue's bound
+
+
+@pytest.mark.anyio
+async def test_async_drops_summed_before_a_stop_are_logged_by_the_stop(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="session_analytics")
+    sender = AsyncFakeSender(blocked=True)
+    async with async_batcher(sender, max_queue_events=1, on_error=Listener()) as batcher:
+        enqueue_all(batcher, range(1))
+        assert not any(batcher.enqueue(payload(i), None) for i in range(1, 6))
+        assert dropped_in_warnings(caplog.records) == 1
+        await batcher.stop(0.1)
+        assert dropped_in_warnings(caplog.records) == 5 == batcher.stats().dropped
+    assert dropped_in_warnings(caplog.records) == 5  # the second stop logs nothing new
+
+
+DROP_AT_EXIT_SCRIPT = """
+import asyncio, logging, sys, time
+from session_analytics._batcher import AsyncBatcher, Batcher, BatchingOptions, Delivered
+
+logging.basicConfig(stream=sys.stdout, format="%(levelname)s %(message)s")
+mode = sys.argv[1]
+
+class Sender:
+    name, deduplicates = "exit", False
+    def send(self, batch):
+        time.sleep(5)  # holds the queue's bound: the next events are refused
+        return Delivered()
+
+class AsyncSender(Sender):
+    async def send(self, batch):
+        await asyncio.sleep(5)
+        return Delivered()
+
+options = BatchingOptions(max_queue_events=1, shutdown_timeout=0.2, on_error=lambda *_: None)
+if mode == "async":
+    batcher = AsyncBatcher(AsyncSender(), options)
+    async def main():
+        for i in range(6):
+            batcher.enqueue(b'{"i":%d}' % i, None)
+        await asyncio.sleep(0.05)  # the worker takes the first event
+    asyncio.run(main())
+else:
+    batcher = Batcher(Sender(), options)
+    if mode == "after-stop":
+        batcher.stop(0.2)
+    for i in range(6):
+        batcher.enqueue(b'{"i":%d}' % i, None)
+"""
+
+
+@pytest.mark.parametrize(("mode", "dropped"), [("sync", 5), ("async", 5), ("after-stop", 6)])
+def test_drops_summed_before_exit_are_logged_by_the_exit_hook(mode: str, dropped: int) -> None:
+    result = run_python(DROP_AT_EXIT_SCRIPT, mode)
+    assert result.returncode == 0, result.stderr
+    assert dropped_in_warnings(result.stdout) == dropped, result.stdout
 
 
 def test_block_waits_for_room_freed_by_a_slow_sender(make_batcher: MakeBatcher) -> None:

@@ -12,7 +12,8 @@ Nothing is lost without a word. Every accepted event is, in the end:
   ``max_retry_time`` seconds, or when ``stop(timeout)`` ran out of time (``failed``);
 - or still in the spool, when one is configured, to be sent by the next process.
 An event refused at the door because the queue is full is counted (``dropped``), passed to
-``on_drop`` and logged (at most once per ``drop_log_interval``).
+``on_drop`` and logged: the first drop at once, later ones summed into at most one warning per
+``DROP_LOG_INTERVAL_S``, and what is left of the sum when the batcher stops (or at exit).
 
 Failed sends are retried with capped exponential back-off (at most ``retry_max_delay`` apart, so
 delivery resumes within about a second of the API coming back), never sooner than Retry-After.
@@ -230,13 +231,21 @@ class _Refusal:
 
     payload: bytes
     why: str
-    log_count: int  # > 0: time to log this many drops
+    # Time to log: the drops summed since the last warning, by reason (None: not yet).
+    log_counts: dict[str, int] | None
+    first: bool = False  # the first drop warning of this batcher
 
 
 REFUSALS = {
     "full": "the queue is full",
     "stopped": "the client is stopped",
     "spool": "the spool could not store them",
+}
+# What to do about it, by reason.
+REFUSAL_HINTS = {
+    "full": "raise max_queue_events/max_queue_bytes, or use overflow='block'",
+    "stopped": "events queued after stop() are not sent",
+    "spool": "check the disk that holds spool_path",
 }
 
 
@@ -258,13 +267,14 @@ class _Core:
         "_backlog",
         "_backlog_after",
         "_batch_bytes",
-        "_dropped_since_log",
+        "_drops_logged",
         "_flush_at",
         "_last_drop_log",
         "_max_bytes",
         "_max_events",
         "_parked_seq",
         "_refill_lock",
+        "_unlogged_drops",
         "attempted_rows",
         "breaker_threshold",
         "bytes",
@@ -330,8 +340,9 @@ class _Core:
         self.failures_in_a_row = 0
         self.enqueued = self.delivered = self.retried = self.dropped = 0
         self.failed = self.possible_duplicates = 0
-        self._dropped_since_log = 0
+        self._unlogged_drops: dict[str, int] = {}  # dropped since the last warning, by reason
         self._last_drop_log = -math.inf
+        self._drops_logged = False
         self.spool: Spool | None = None
         # Adopted spool rows after this id may still need queueing.
         self._backlog_after = 0
@@ -367,30 +378,58 @@ class _Core:
         return count == 1 or count == self._flush_at or before < self._batch_bytes <= queued
 
     def refuse(self, payload: bytes, why: str) -> _Refusal:
+        """Count a refused event; the drops are logged at most once per DROP_LOG_INTERVAL_S
+        (the rest is summed, and logged by the next warning or by ``log_unlogged_drops``)."""
         self.dropped += 1
-        self._dropped_since_log += 1
+        unlogged = self._unlogged_drops
+        unlogged[why] = unlogged.get(why, 0) + 1
         now = time.monotonic()
-        log_count = 0
-        if now - self._last_drop_log >= DROP_LOG_INTERVAL_S:
-            self._last_drop_log = now
-            log_count, self._dropped_since_log = self._dropped_since_log, 0
-        return _Refusal(payload, why, log_count)
+        if now - self._last_drop_log < DROP_LOG_INTERVAL_S:
+            return _Refusal(payload, why, None)
+        self._last_drop_log = now
+        self._unlogged_drops = {}
+        first, self._drops_logged = not self._drops_logged, True
+        return _Refusal(payload, why, unlogged, first)
 
     def report_refusal(self, refusal: _Refusal) -> None:
         """Log (at most once per interval) and tell ``on_drop``; the lock is NOT held."""
-        if refusal.log_count:
-            self.log.warning(
-                "%s: %d events dropped (%s); raise max_queue_events/max_queue_bytes, or use "
-                "overflow='block'",
-                self.name,
-                refusal.log_count,
-                REFUSALS[refusal.why],
-            )
+        if refusal.log_counts:
+            self._log_drops(refusal.log_counts, first=refusal.first)
         if self.options.on_drop is not None:
             try:
                 self.options.on_drop(decode(refusal.payload))
             except Exception:
                 self.log.exception("%s: the on_drop listener raised", self.name)
+
+    def log_unlogged_drops(self) -> None:
+        """At a stop (or at exit): log the drops summed since the last warning, once."""
+        with self.lock:
+            unlogged, self._unlogged_drops = self._unlogged_drops, {}
+            first = not self._drops_logged
+            self._drops_logged = self._drops_logged or bool(unlogged)
+        if unlogged:
+            self._log_drops(unlogged, first=first)
+
+    def _log_drops(self, counts: dict[str, int], *, first: bool) -> None:
+        for why, count in counts.items():
+            if first:
+                self.log.warning(
+                    "%s: %d events dropped (%s); %s (further drops are summed and logged at "
+                    "most every %g s, and when the client stops)",
+                    self.name,
+                    count,
+                    REFUSALS[why],
+                    REFUSAL_HINTS[why],
+                    DROP_LOG_INTERVAL_S,
+                )
+            else:
+                self.log.warning(
+                    "%s: %d more events dropped since the last warning (%s); %s",
+                    self.name,
+                    count,
+                    REFUSALS[why],
+                    REFUSAL_HINTS[why],
+                )
 
     # ---- taking (worker, lock held) -----------------------------------------------------------
 
@@ -730,7 +769,10 @@ def _drain_at_multiprocessing_exit(_token: _Token) -> None:
 
 
 def _drain_at_exit() -> None:
-    batchers = [b for b in list(_live) if b._accepting]
+    live = list(_live)
+    for stopped in (b for b in live if not b._accepting):
+        stopped._core.log_unlogged_drops()  # refused after its stop
+    batchers = [b for b in live if b._accepting]
     if not batchers:
         return
     deadline = time.monotonic() + max(b._core.options.shutdown_timeout for b in batchers)
@@ -898,11 +940,14 @@ class Batcher:
     def _stop(self, deadline: float) -> FlushResult:
         core = self._core
         with self._wake:
-            if not self._accepting and not self._workers:
-                return FlushResult(core.pending())
-            self._accepting = False
-            core.stopping = True
-            self._wake.notify_all()
+            stopped = not self._accepting and not self._workers
+            if not stopped:
+                self._accepting = False
+                core.stopping = True
+                self._wake.notify_all()
+        if stopped:
+            core.log_unlogged_drops()  # refused after an earlier stop
+            return FlushResult(core.pending())
         for worker in self._workers:
             worker.join(max(0.0, deadline - time.monotonic()))
         pending = core.pending()
@@ -911,6 +956,7 @@ class Batcher:
             self._wake.notify_all()
         _shutdown_report(core, core.abandon_all())
         core.close_spool(pending)
+        core.log_unlogged_drops()
         self._workers = []
         return FlushResult(pending)
 
@@ -1107,6 +1153,7 @@ class AsyncBatcher:
             task.cancel()
         _shutdown_report(core, core.abandon_all())
         core.close_spool(pending)
+        core.log_unlogged_drops()
         self._tasks = []
         return FlushResult(pending)
 
@@ -1117,6 +1164,7 @@ class AsyncBatcher:
         pending = core.pending()
         _shutdown_report(core, core.abandon_all())
         core.close_spool(pending)
+        core.log_unlogged_drops()
 
     def stats(self) -> BatcherStats:
         return self._core.stats()

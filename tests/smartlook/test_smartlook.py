@@ -45,6 +45,7 @@ from session_analytics.errors import (
 from session_analytics.sandbox import Sandbox, SandboxConfig
 from session_analytics.sandbox.smartlook import project_for
 from session_analytics.smartlook import AsyncSmartlook, BatchingOptions, Smartlook
+from session_analytics.smartlook import _sender as smartlook_sender
 
 LOGGER = "session_analytics.smartlook"
 ENV_VARS = (
@@ -698,6 +699,127 @@ def test_a_check_before_a_send_is_one_attempt_the_batcher_retries(
     assert numbers(sandbox.events("smartlook", name="checked_late")) == Counter([0])
     stats = client.stats()
     assert (stats.delivered, stats.retried) == (1, 3)
+
+
+def smartlook_records(caplog: pytest.LogCaptureFixture, level: int) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == LOGGER and r.levelno == level]
+
+
+def test_an_unreachable_smartlook_is_warned_once_not_per_attempt(
+    caplog: pytest.LogCaptureFixture, make_client: Callable[..., Smartlook]
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="session_analytics")
+    collected = Collected()
+    client = make_client(
+        host=closed_port_url(),
+        check=True,
+        batching=BatchingOptions(
+            retry_initial_delay=0.01,
+            retry_max_delay=0.05,
+            max_retry_time=1.0,
+            flush_interval=math.inf,
+            on_error=collected,
+        ),
+    )
+    for i in range(3):
+        assert client.event(vid="v", name="unreachable", props={"i": i})
+    assert client.flush(timeout=15)
+    assert numbers(collected.events) == Counter(range(3))
+
+    warned = smartlook_records(caplog, logging.WARNING)
+    assert len(warned) == 1, warned
+    assert "the check did not succeed" in warned[0]
+    assert "further failures are logged at DEBUG level" in warned[0]
+    # The check was asked again before each attempt to send: those are DEBUG lines.
+    again = [m for m in smartlook_records(caplog, logging.DEBUG) if "did not succeed" in m]
+    assert len(again) >= 5
+
+
+@pytest.mark.anyio
+async def test_async_unreachable_smartlook_is_warned_once(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="session_analytics")
+    collected = Collected()
+    client = AsyncSmartlook(
+        "async-unreachable-key",
+        host=closed_port_url(),
+        batching=BatchingOptions(
+            retry_initial_delay=0.01,
+            retry_max_delay=0.05,
+            max_retry_time=1.0,
+            flush_interval=math.inf,
+            on_error=collected,
+        ),
+    )
+    try:
+        with pytest.raises(SmartlookConnectionError):
+            await client.check()
+        for i in range(3):
+            assert client.event(vid="v", name="unreachable", props={"i": i})
+        assert await client.flush(timeout=15)
+    finally:
+        await client.stop(timeout=2)
+    assert numbers(collected.events) == Counter(range(3))
+    assert len(smartlook_records(caplog, logging.WARNING)) == 1
+    again = [m for m in smartlook_records(caplog, logging.DEBUG) if "did not succeed" in m]
+    assert len(again) >= 5
+
+
+def test_a_send_outage_is_warned_once_then_its_recovery_and_the_next_outage(
+    sandbox: Sandbox,
+    caplog: pytest.LogCaptureFixture,
+    make_client: Callable[..., Smartlook],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="session_analytics")
+    client = make_client(
+        flush_interval_millis=0,
+        batching=BatchingOptions(retry_initial_delay=0.01, retry_max_delay=0.05),
+    )
+    assert client.project is not None
+
+    def outage(name: str, attempts: int) -> None:
+        before = route_counts(sandbox).get("500", 0)
+        sandbox.set_faults(error_rate=1)
+        assert client.event(vid="v", name=name, props={"i": 0})
+        client.flush(timeout=0)
+        wait_until(
+            lambda: route_counts(sandbox).get("500", 0) >= before + attempts,
+            timeout=10,
+            what=f"{attempts} failed sends",
+        )
+        sandbox.set_faults()
+        assert client.flush(timeout=10)
+
+    outage("first_outage", 5)
+    warned = smartlook_records(caplog, logging.WARNING)
+    assert len(warned) == 1, warned
+    assert "sending events answered 500" in warned[0]
+    recovered = [m for m in smartlook_records(caplog, logging.INFO) if "succeed again" in m]
+    assert len(recovered) == 1
+    assert "failed attempts over" in recovered[0]
+
+    # A new outage is warned about again, once (here without the 10 s between two warnings).
+    monkeypatch.setattr(smartlook_sender, "FAILURE_LOG_INTERVAL_S", 0.0)
+    outage("second_outage", 5)
+    assert len(smartlook_records(caplog, logging.WARNING)) == 2
+    assert len([m for m in smartlook_records(caplog, logging.INFO) if "succeed again" in m]) == 2
+    assert numbers(sandbox.events("smartlook", name="second_outage")) == Counter([0])
+
+
+def test_a_flapping_api_is_warned_about_at_most_once_per_interval(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture, make_client: Callable[..., Smartlook]
+) -> None:
+    caplog.set_level(logging.WARNING, logger="session_analytics")
+    client = make_client(
+        flush_interval_millis=0,
+        batching=BatchingOptions(retry_initial_delay=0.01, retry_max_delay=0.05),
+    )
+    for i in range(5):  # five short outages within a few seconds
+        sandbox.set_faults(script=["error", "error"])
+        assert client.event(vid="v", name="flapping", props={"i": i})
+        assert client.flush(timeout=10)
+    assert numbers(sandbox.events("smartlook", name="flapping")) == Counter(range(5))
+    assert len(smartlook_records(caplog, logging.WARNING)) == 1
 
 
 # ---- 4. the project key never shows ---------------------------------------------------------

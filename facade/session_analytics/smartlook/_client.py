@@ -29,6 +29,7 @@ from ..errors import (
 from ._events import event_payload
 from ._sender import (
     AsyncSmartlookSender,
+    FailureLog,
     Project,
     SmartlookSender,
     check_call_failed,
@@ -162,6 +163,7 @@ class _Base:
     settings: SmartlookSettings
     _project: Project | None
     _batcher: Any
+    _failures: FailureLog  # warns once per outage, not per attempt
 
     def event(
         self,
@@ -199,9 +201,10 @@ class _Base:
     def _checked(self, found: Project | SmartlookError) -> Project | SmartlookError:
         if isinstance(found, Project):
             self._project = found
+            self._failures.succeeded()
             logger.debug("smartlook: project %s, events to %s", found.pid, found.events_url)
         else:
-            logger.warning("smartlook: the check did not succeed: %s", found)
+            self._failures.failed(True, found)
         return found
 
     def __repr__(self) -> str:
@@ -261,6 +264,7 @@ class Smartlook(_Base):
         self.raw = SmartlookApiClient(base_url=self.settings.host_url)
         self.raw.set_httpx_client(self._http)
         self._project = None
+        self._failures = FailureLog()
         self._batcher = Batcher(SmartlookSender(self), options)
         self._stopped = False
         if check:
@@ -301,6 +305,7 @@ class Smartlook(_Base):
             warn_shared_client_after_fork("Smartlook")
         self._http = self._make_http()
         self.raw.set_httpx_client(self._http)
+        self._failures = FailureLog()
 
     def __enter__(self) -> Smartlook:
         return self
@@ -350,6 +355,7 @@ class AsyncSmartlook(_Base):
         self.raw = SmartlookApiClient(base_url=self.settings.host_url)
         self.raw.set_async_httpx_client(self._http)
         self._project = None
+        self._failures = FailureLog()
         self._batcher = AsyncBatcher(AsyncSmartlookSender(self), options)
         self._stopped = False
 
@@ -393,6 +399,7 @@ class AsyncSmartlook(_Base):
             warn_shared_client_after_fork("Smartlook")
         self._http = self._make_http()
         self.raw.set_async_httpx_client(self._http)
+        self._failures = FailureLog()
 
     async def __aenter__(self) -> AsyncSmartlook:
         return self
