@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
+import logging
 import math
 import os
 import signal
@@ -426,6 +427,41 @@ def test_everything_arrives_after_an_outage_and_delivery_resumes_quickly(
     assert (set(numbers), twice_or_more(numbers)) == (set(range(OUTAGE_EVENTS)), {})
     stats = fs.stats()
     assert (stats.delivered, stats.failed, stats.dropped) == (OUTAGE_EVENTS, 0, 0)
+
+
+def test_an_outage_is_warned_once_not_per_attempt_and_its_end_is_logged(
+    new_fs: Callable[..., FullStory], sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="session_analytics")
+    fs = new_fs(batching=BatchingOptions(retry_initial_delay=0.01, retry_max_delay=0.05, **EAGER))
+    sandbox.set_faults(error_rate=1.0)
+    for i in range(20):
+        assert fs.events.track("Outage", properties={"i": i})
+    wait_for(
+        lambda: sandbox.stats()["requests"].get(EVENTS_ROUTE, {}).get("500", 0) >= 40,
+        10,
+        "40 failed sends",
+    )
+
+    def logged(level: int) -> list[str]:
+        return [
+            r.getMessage()
+            for r in caplog.records
+            if r.levelno == level and r.getMessage().startswith("fullstory: track(): ")
+        ]
+
+    [warning] = logged(logging.WARNING)
+    assert "answered 500" in warning
+    assert "further failures are logged at DEBUG level" in warning
+    assert len(logged(logging.DEBUG)) >= 39
+    assert logged(logging.INFO) == []
+
+    sandbox.set_faults()
+    assert fs.flush(timeout=30)
+    [recovered] = logged(logging.INFO)
+    assert "requests succeed again, after " in recovered
+    assert len(logged(logging.WARNING)) == 1
+    assert sandbox.api_key not in caplog.text
 
 
 # ---- close() with the API down ----------------------------------------------------------------

@@ -34,6 +34,7 @@ from typing import Any
 import anyio
 import pytest
 
+from session_analytics import _outage as outage_log
 from session_analytics import smartlook
 from session_analytics._batcher import GaveUpError, ShutdownError
 from session_analytics.errors import (
@@ -45,7 +46,6 @@ from session_analytics.errors import (
 from session_analytics.sandbox import Sandbox, SandboxConfig
 from session_analytics.sandbox.smartlook import project_for
 from session_analytics.smartlook import AsyncSmartlook, BatchingOptions, Smartlook
-from session_analytics.smartlook import _sender as smartlook_sender
 
 LOGGER = "session_analytics.smartlook"
 ENV_VARS = (
@@ -799,7 +799,7 @@ def test_a_send_outage_is_warned_once_then_its_recovery_and_the_next_outage(
     assert "failed attempts over" in recovered[0]
 
     # A new outage is warned about again, once (here without the 10 s between two warnings).
-    monkeypatch.setattr(smartlook_sender, "FAILURE_LOG_INTERVAL_S", 0.0)
+    monkeypatch.setattr(outage_log, "FAILURE_LOG_INTERVAL_S", 0.0)
     outage("second_outage", 5)
     assert len(smartlook_records(caplog, logging.WARNING)) == 2
     assert len([m for m in smartlook_records(caplog, logging.INFO) if "succeed again" in m]) == 2

@@ -19,6 +19,7 @@ from .. import _inputs, _json
 from .. import _properties as props
 from .._batcher import BatchingOptions, Delivered, Entry, Failed, Outcome
 from .._calls import describe, status_error
+from .._outage import FailureLog
 from .._retry import (
     is_retryable_exception,
     is_retryable_status,
@@ -128,6 +129,15 @@ class TrackSender:
 
     def __init__(self, client: Any) -> None:
         self._client = client
+        self._failures = FailureLog(self.logger, "fullstory: track()")  # once per outage
+
+    def _record(self, result: Outcome) -> Outcome:
+        """Tell the failure log how a send went (a refusal is no outage: on_error has it)."""
+        if isinstance(result, Delivered):
+            self._failures.succeeded()
+        elif result.retryable:
+            self._failures.failed(result.error)
+        return result
 
     def _post(self, entry: Entry) -> tuple[CallScope, httpx.Response | BaseException]:
         payload, key, _ = entry
@@ -144,9 +154,10 @@ class TrackSender:
 
     def send(self, batch: list[Entry]) -> Outcome:
         scope, result = self._post(batch[0])
-        return outcome(scope, result)
+        return self._record(outcome(scope, result))
 
     def after_fork(self) -> None:
+        self._failures = FailureLog(self.logger, "fullstory: track()")
         self._client._after_fork()
 
 
@@ -162,7 +173,7 @@ class AsyncTrackSender(TrackSender):
                 )
             except httpx.HTTPError as error:
                 response = error
-        return outcome(scope, response)
+        return self._record(outcome(scope, response))
 
 
 WHAT = "POST /v2/events (track)"

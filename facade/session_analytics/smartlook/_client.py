@@ -18,6 +18,7 @@ from smartlook_api.api.backend import check_backend
 from smartlook_api.models import CheckRequest
 
 from .._batcher import AsyncBatcher, Batcher, BatcherStats, BatchingOptions, FlushResult
+from .._outage import FailureLog
 from .._retry import RetryPolicy
 from .._transport import async_client, sync_client, warn_shared_client_after_fork
 from ..errors import (
@@ -29,7 +30,6 @@ from ..errors import (
 from ._events import event_payload
 from ._sender import (
     AsyncSmartlookSender,
-    FailureLog,
     Project,
     SmartlookSender,
     check_call_failed,
@@ -204,7 +204,7 @@ class _Base:
             self._failures.succeeded()
             logger.debug("smartlook: project %s, events to %s", found.pid, found.events_url)
         else:
-            self._failures.failed(True, found)
+            self._failures.failed(found, "the check did not succeed: ")
         return found
 
     def __repr__(self) -> str:
@@ -264,7 +264,7 @@ class Smartlook(_Base):
         self.raw = SmartlookApiClient(base_url=self.settings.host_url)
         self.raw.set_httpx_client(self._http)
         self._project = None
-        self._failures = FailureLog()
+        self._failures = FailureLog(logger, "smartlook")
         self._batcher = Batcher(SmartlookSender(self), options)
         self._stopped = False
         if check:
@@ -305,7 +305,7 @@ class Smartlook(_Base):
             warn_shared_client_after_fork("Smartlook")
         self._http = self._make_http()
         self.raw.set_httpx_client(self._http)
-        self._failures = FailureLog()
+        self._failures = FailureLog(logger, "smartlook")
 
     def __enter__(self) -> Smartlook:
         return self
@@ -355,7 +355,7 @@ class AsyncSmartlook(_Base):
         self.raw = SmartlookApiClient(base_url=self.settings.host_url)
         self.raw.set_async_httpx_client(self._http)
         self._project = None
-        self._failures = FailureLog()
+        self._failures = FailureLog(logger, "smartlook")
         self._batcher = AsyncBatcher(AsyncSmartlookSender(self), options)
         self._stopped = False
 
@@ -399,7 +399,7 @@ class AsyncSmartlook(_Base):
             warn_shared_client_after_fork("Smartlook")
         self._http = self._make_http()
         self.raw.set_async_httpx_client(self._http)
-        self._failures = FailureLog()
+        self._failures = FailureLog(logger, "smartlook")
 
     async def __aenter__(self) -> AsyncSmartlook:
         return self

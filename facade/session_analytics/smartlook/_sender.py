@@ -8,9 +8,7 @@ worker never encodes anything again.
 from __future__ import annotations
 
 import logging
-import math
 import threading
-import time
 from typing import Any
 
 import attrs
@@ -36,60 +34,6 @@ from ..errors import (
 
 logger = logging.getLogger("session_analytics.smartlook")
 ANALYTICS_OFF = "Analytics module is not enabled"
-# A failing Smartlook is warned about at most this often (as the batcher's drop warnings).
-FAILURE_LOG_INTERVAL_S = 10.0
-
-
-class FailureLog:
-    """Logs a failing Smartlook once per outage, not once per attempt.
-
-    The first failed request (the check, or a send that will be retried) is a warning; the
-    attempts that follow are DEBUG lines, until a request succeeds: that is an INFO line with the
-    count, and the next failure starts a new outage. An API that flaps gets at most one warning
-    per FAILURE_LOG_INTERVAL_S.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._failures = 0  # failed attempts in a row
-        self._since = 0.0
-        self._warned = False  # this outage was warned about
-        self._last_warning = -math.inf
-
-    def failed(self, check: bool, error: BaseException) -> None:
-        now = time.monotonic()
-        with self._lock:
-            self._failures += 1
-            if self._failures == 1:
-                self._since = now
-            failures = self._failures
-            warn = not self._warned and now - self._last_warning >= FAILURE_LOG_INTERVAL_S
-            if warn:
-                self._warned, self._last_warning = True, now
-        what = "the check did not succeed: " if check else ""
-        if warn:
-            logger.warning(
-                "smartlook: %s%s (further failures are logged at DEBUG level until a request "
-                "succeeds)",
-                what,
-                error,
-            )
-        else:
-            logger.debug("smartlook: %s%s (%d failures in a row)", what, error, failures)
-
-    def succeeded(self) -> None:
-        if not self._failures:  # the usual case, without the lock
-            return
-        with self._lock:
-            failures, warned = self._failures, self._warned
-            self._failures, self._warned = 0, False
-            lasted = time.monotonic() - self._since
-        if warned and failures:
-            logger.info(
-                "smartlook: requests succeed again, after %d failed attempts over %.1f s",
-                failures,
-                lasted,
-            )
 
 
 @attrs.frozen
@@ -255,7 +199,7 @@ class SmartlookSender:
         if isinstance(outcome, Delivered):
             self._client._failures.succeeded()
         elif outcome.retryable:
-            self._client._failures.failed(False, outcome.error)
+            self._client._failures.failed(outcome.error)
         return outcome
 
     def after_fork(self) -> None:
