@@ -7,7 +7,7 @@ Each facade method builds a :class:`Call` (which generated operation, with which
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Any, Generic, TypeVar
 
@@ -68,8 +68,8 @@ def run_sync(raw: Any, call: Call[T]) -> ApiResponse[T]:
         try:
             response = call.operation.sync_detailed(client=raw, **call.kwargs)
         except Exception as error:
-            return _recover(call, scope, error)
-    return outcome(call, scope, response)
+            return _marked(scope, _recover, call, error)
+    return _marked(scope, outcome, call, response)
 
 
 async def run_async(raw: Any, call: Call[T]) -> ApiResponse[T]:
@@ -77,8 +77,24 @@ async def run_async(raw: Any, call: Call[T]) -> ApiResponse[T]:
         try:
             response = await call.operation.asyncio_detailed(client=raw, **call.kwargs)
         except Exception as error:
-            return _recover(call, scope, error)
-    return outcome(call, scope, response)
+            return _marked(scope, _recover, call, error)
+    return _marked(scope, outcome, call, response)
+
+
+def _marked(
+    scope: CallScope,
+    conclude: Callable[[Call[T], CallScope, Any], ApiResponse[T]],
+    call: Call[T],
+    result: Any,
+) -> ApiResponse[T]:
+    """``conclude(call, scope, result)``; an FSError it raises says whether some attempt may
+    have been processed all the same (``maybe_processed``)."""
+    try:
+        return conclude(call, scope, result)
+    except FSError as error:
+        if scope.maybe_processed:
+            error.maybe_processed = True
+        raise
 
 
 def _recover(call: Call[T], scope: CallScope, error: Exception) -> ApiResponse[T]:

@@ -27,7 +27,7 @@ import attrs
 import httpx
 
 from . import _constants as C
-from ._retry import Decision, RetryPolicy
+from ._retry import Decision, RetryPolicy, maybe_delivered
 from ._version import __version__
 
 logger = logging.getLogger("session_analytics")
@@ -59,6 +59,8 @@ class CallScope:
     response: httpx.Response | None = None
     retries_taken: int = 0
     exhausted: bool = False  # stopped because the retries ran out (not for another reason)
+    # Some attempt may have been processed although it failed (a lost answer, a 502/504).
+    maybe_processed: bool = False
 
 
 _scope: ContextVar[CallScope | None] = ContextVar("session_analytics_call_scope", default=None)
@@ -124,6 +126,13 @@ def _log_retry(
     )
 
 
+def _note(result: httpx.Response | BaseException) -> None:
+    """Remember in the call's scope an attempt the server may have processed all the same."""
+    scope = _scope.get()
+    if scope is not None and not scope.maybe_processed and maybe_delivered(result):
+        scope.maybe_processed = True
+
+
 def _finish(
     request: httpx.Request, response: httpx.Response | None, retries: int, decision: Decision
 ) -> None:
@@ -160,6 +169,7 @@ class RetryTransport(httpx.BaseTransport):
             try:
                 response = self._inner.handle_request(request)
             except httpx.HTTPError as error:
+                _note(error)
                 decision = policy.after_exception(error, retries)
                 if not decision.retry:
                     _finish(request, None, retries, decision)
@@ -172,6 +182,7 @@ class RetryTransport(httpx.BaseTransport):
                     policy.max_retries,
                 )
             else:
+                _note(response)
                 decision = policy.after_status(response.status_code, response.headers, retries)
                 if not decision.retry:
                     _finish(request, response, retries, decision)
@@ -215,6 +226,7 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
             try:
                 response = await self._inner.handle_async_request(request)
             except httpx.HTTPError as error:
+                _note(error)
                 decision = policy.after_exception(error, retries)
                 if not decision.retry:
                     _finish(request, None, retries, decision)
@@ -227,6 +239,7 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
                     policy.max_retries,
                 )
             else:
+                _note(response)
                 decision = policy.after_status(response.status_code, response.headers, retries)
                 if not decision.retry:
                     _finish(request, response, retries, decision)

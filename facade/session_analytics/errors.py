@@ -61,6 +61,9 @@ class FSError(Exception):
     name: FSErrorName = FSErrorName.FS_UNKNOWN
     # Set when ``import_()`` stopped on this error: what was sent, what was not.
     import_stopped: ImportStopped | None = None
+    # True when some attempt of the failed request may have been processed all the same (its
+    # answer was lost, or a gateway answered 502/504): a create may have happened.
+    maybe_processed: bool = False
 
     def __init__(self, message: str, *, retries_taken: int = 0) -> None:
         super().__init__(message)

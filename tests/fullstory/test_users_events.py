@@ -770,6 +770,25 @@ def test_api_key_never_leaks_into_reprs_or_logs(
 # ---- retries and idempotency ------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("script", "maybe"),
+    [
+        (["reset", "reset"], True),  # processed, then no answer: the user may exist
+        (["error", "reset"], True),  # one lost answer among the attempts is enough
+        (["error", "error"], False),  # the server said it failed, every time
+    ],
+)
+def test_a_failed_create_says_whether_it_may_have_happened(
+    script: list[str], maybe: bool, make_fs: Any, sandbox: Sandbox
+) -> None:
+    fs = make_fs(max_retries=1)
+    sandbox.set_faults(paths=["/v2/users"], script=script)
+    with pytest.raises(FSError) as raised:
+        fs.users.create({"uid": "maybe-made"})
+    assert raised.value.maybe_processed is maybe
+    assert (sandbox.stats()["users"] == 1) is (script[-1] == "reset" or script[0] == "reset")
+
+
 @pytest.mark.parametrize("resource", ["users", "events"])
 def test_retries_taken_counts_the_injected_failures(
     resource: str, fs: Any, sandbox: Sandbox
