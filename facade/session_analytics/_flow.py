@@ -7,6 +7,7 @@ only code that differs between the sync and the asyncio clients.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Generator, Sequence
@@ -60,19 +61,30 @@ def drive_sync(flow: Flow[R], raw: Any, sleep: Callable[[float], None]) -> R:
         while True:
             step = flow.send(outcome)
             outcome = None
-            if isinstance(step, Request):
-                try:
-                    outcome = run_sync(raw, step.call)
-                except FSError as error:
-                    outcome = error
-            elif isinstance(step, Sleep):
-                sleep(step.seconds)
-            else:
-                for listener in step.listeners:
-                    call_listener(listener, step.args, step.event)
+            try:
+                if isinstance(step, Request):
+                    try:
+                        outcome = run_sync(raw, step.call)
+                    except FSError as error:
+                        outcome = error
+                elif isinstance(step, Sleep):
+                    sleep(step.seconds)
+                else:
+                    for listener in step.listeners:
+                        call_listener(listener, step.args, step.event)
+            except BaseException as error:  # Ctrl-C in a sleep, say: the flow sees it stop
+                _stop(flow, error)
+                raise
     except StopIteration as done:
         result: R = done.value
         return result
+
+
+def _stop(flow: Flow[Any], error: BaseException) -> None:
+    """Raise ``error`` inside the flow, at the step it waits on, so that it can record where it
+    stood; the caller raises ``error`` itself."""
+    with contextlib.suppress(BaseException):
+        flow.throw(error)
 
 
 async def drive_async(flow: Flow[R], raw: Any, sleep: Callable[[float], Awaitable[None]]) -> R:
@@ -81,21 +93,27 @@ async def drive_async(flow: Flow[R], raw: Any, sleep: Callable[[float], Awaitabl
         while True:
             step = flow.send(outcome)
             outcome = None
-            if isinstance(step, Request):
-                try:
-                    outcome = await run_async(raw, step.call)
-                except FSError as error:
-                    outcome = error
-            elif isinstance(step, Sleep):
-                await sleep(step.seconds)
-            else:
-                for listener in step.listeners:
-                    result = call_listener(listener, step.args, step.event)
-                    if inspect.isawaitable(result):
-                        try:
-                            await result
-                        except Exception:
-                            logger.exception("a %r listener raised; the job goes on", step.event)
+            try:
+                if isinstance(step, Request):
+                    try:
+                        outcome = await run_async(raw, step.call)
+                    except FSError as error:
+                        outcome = error
+                elif isinstance(step, Sleep):
+                    await sleep(step.seconds)
+                else:
+                    for listener in step.listeners:
+                        result = call_listener(listener, step.args, step.event)
+                        if inspect.isawaitable(result):
+                            try:
+                                await result
+                            except Exception:
+                                logger.exception(
+                                    "a %r listener raised; the job goes on", step.event
+                                )
+            except BaseException as error:  # cancelled, say: the flow sees it stop
+                _stop(flow, error)
+                raise
     except StopIteration as done:
         value: R = done.value
         return value

@@ -35,7 +35,12 @@ from session_analytics.errors import (
     FSServerError,
     FSTimeoutError,
 )
-from session_analytics.fullstory import BatchJobOptions, ImportFailure, ImportProgress
+from session_analytics.fullstory import (
+    BatchJobOptions,
+    FullStory,
+    ImportFailure,
+    ImportProgress,
+)
 from session_analytics.sandbox import Sandbox
 
 KINDS = ["users", "events"]
@@ -797,3 +802,54 @@ def test_an_import_refused_at_its_first_job_has_sent_nothing(fs: Any, sandbox: S
     assert stopped is not None
     assert (stopped.read, stopped.submitted, stopped.job_ids) == (5, 0, [])
     assert len(stopped.unsent) == 5
+    assert not stopped.maybe_sent  # a 500 is the server saying it did not do it
+
+
+def test_a_create_whose_answers_were_all_lost_may_have_made_its_job(
+    fs: Any, sandbox: Sandbox
+) -> None:
+    # Each attempt is processed, then its connection dropped: the job exists, no answer came.
+    sandbox.set_faults(paths=["/v2/events/batch"], script=["reset"] * 20)
+    with pytest.raises(FSError) as raised:
+        fs.events.import_(goods("events", 5), options=FAST)
+
+    assert raised.value.maybe_processed
+    stopped = raised.value.import_stopped
+    assert stopped is not None
+    assert (stopped.job_ids, stopped.maybe_sent, len(stopped.unsent)) == ([], True, 5)
+    assert stopped.unsent_indices == [0, 1, 2, 3, 4]
+    assert sandbox.stats()["jobs"]["total"] == 1
+
+
+def test_an_import_interrupted_while_it_waits_says_where_it_stood(sandbox: Sandbox) -> None:
+    sandbox.configure(job_delay_s=0.05)
+
+    def sleep(seconds: float) -> None:
+        raise KeyboardInterrupt  # Ctrl-C during the first wait, after the first job was created
+
+    source = iter(goods("users", 15))
+    with (
+        FullStory(sandbox.api_key, base_url=sandbox.url, sleep=sleep) as fs,
+        pytest.raises(KeyboardInterrupt) as raised,
+    ):
+        fs.users.import_(source, options=FAST, chunk_size=10, jobs_in_flight=1)
+
+    stopped = raised.value.import_stopped  # type: ignore[attr-defined]
+    assert (stopped.read, stopped.submitted, len(stopped.running_job_ids)) == (15, 10, 1)
+    assert stopped.unsent_indices == [10, 11, 12, 13, 14]
+    assert not stopped.maybe_sent
+
+
+def test_an_iterable_that_fails_midway_keeps_what_it_had_read(fs: Any, sandbox: Sandbox) -> None:
+    def items() -> Iterator[dict[str, Any]]:
+        yield from goods("users", 12)
+        yield {"uid": "x" * 300}  # refused by the checks, not reported yet
+        raise OSError("the disk went away")
+
+    with pytest.raises(OSError, match="the disk went away") as raised:
+        fs.users.import_(items(), options=FAST, chunk_size=10, jobs_in_flight=1)
+
+    stopped = raised.value.import_stopped  # type: ignore[attr-defined]
+    assert (stopped.read, stopped.submitted) == (13, 10)
+    assert [u["uid"] for u in stopped.unsent] == ["good-10", "good-11"]
+    assert [f.index for f in stopped.refused] == [12]

@@ -15,6 +15,7 @@ Imported counts come from the job status; the imported items themselves are only
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -82,14 +83,18 @@ class ImportResult:
 
 @attrs.frozen
 class ImportStopped:
-    """Where an import stood when it stopped on an error: set as the error's ``import_stopped``.
+    """Where an import stood when it stopped: set as ``import_stopped`` on the exception that
+    stopped it (an FSError, or anything else: a KeyboardInterrupt, an error of the iterable).
 
     The iterable was consumed up to ``read`` items. ``unsent`` holds those of them that are in no
-    job (already checked, ready to import again); the items after ``read`` were not read: import
-    ``itertools.chain(unsent, rest)`` once the API works again, and nothing is sent twice.
-    ``running_job_ids`` were created and may still be importing: do not send their items again
-    (``get_batch_user_import_status`` / ``get_batch_events_import_status`` of
-    ``fullstory_api.api`` on ``fs.raw`` tell how each ended).
+    job (already checked, ready to import again; ``unsent_indices`` are their positions in the
+    input); the items after ``read`` were not read: import ``itertools.chain(unsent, rest)`` once
+    the API works again, and nothing is sent twice. ``running_job_ids`` were created and may still
+    be importing: do not send their items again (``get_batch_user_import_status`` /
+    ``get_batch_events_import_status`` of ``fullstory_api.api`` on ``fs.raw`` tell how each
+    ended). ``maybe_sent`` is True when the stop was a job create that got no answer (a timeout,
+    a dropped connection, a 5xx): that job may exist, with the ``unsent`` items in it.
+    ``refused`` lists items refused by the checks that ``on_failed`` was not told about yet.
     """
 
     read: int
@@ -100,6 +105,9 @@ class ImportStopped:
     running_job_ids: list[str]
     running_items: int  # in the running jobs
     unsent: list[dict[str, Any]]
+    unsent_indices: list[int]
+    maybe_sent: bool
+    refused: list[ImportFailure]
 
 
 @attrs.define
@@ -168,7 +176,11 @@ class _Importer:
         self.job_ids: list[str] = []
         self.failed: list[ImportFailure] = []
         self._running: list[_Running] = []
+        # Read, checked, in no job yet (what a stop leaves unsent), with their input positions.
         self._chunk: list[dict[str, Any]] = []
+        self._chunk_indices: list[int] = []
+        self._refused: list[ImportFailure] = []  # refused, not reported yet
+        self._maybe_sent = False
         self._last: ImportProgress | None = None
 
     def _progress(self) -> Emit:
@@ -192,45 +204,52 @@ class _Importer:
             return None
         return Emit([self._on_failed], (failures,), "failed")
 
-    def _read_chunk(self) -> Flow[list[dict[str, Any]]]:
-        """Up to ``chunk_size`` valid items from the input; the refused ones are reported."""
-        chunk: list[dict[str, Any]] = []
-        refused: list[ImportFailure] = []
+    def _read_chunk(self) -> Flow[None]:
+        """Fill ``_chunk`` with up to ``chunk_size`` valid items; the refused ones are reported.
+        Filled in place, so that a stop while reading still knows what was read."""
+        self._chunk, self._chunk_indices = [], []
+        chunk, indices, refused = self._chunk, self._chunk_indices, self._refused
         for item in self._source:
             index = self.read
             self.read += 1
             try:
                 chunk.append(R.prepare_item(self.kind, item, f"items[{index}]"))
+                indices.append(index)
             except FSInvalidArgumentError as error:
                 refused.append(ImportFailure(item, "invalid_argument", str(error), None, index))
             if len(chunk) >= self._chunk_size:
                 break
         if refused:
+            self._refused = []
             emitted = self._fail(refused)
             if emitted is not None:
                 yield emitted
-        return chunk
 
     def flow(self) -> Flow[ImportResult]:
         try:
             yield from self._flow()
-        except FSError as error:
+        except BaseException as error:
             running = [job.job_id for job in self._running]
             if running:
                 logger.warning(
                     "import stopped; these jobs were created and may still be running: %s",
                     ", ".join(running),
                 )
-            error.import_stopped = ImportStopped(
+            stopped = ImportStopped(
                 self.read,
                 self.submitted,
                 self.imported,
-                self.failed_count,
+                self.failed_count + len(self._refused),
                 list(self.job_ids),
                 running,
                 sum(job.size for job in self._running),
                 self._chunk,
+                self._chunk_indices,
+                self._maybe_sent,
+                self._refused,
             )
+            with contextlib.suppress(AttributeError):  # an exception without a __dict__
+                error.import_stopped = stopped  # type: ignore[attr-defined]
             raise
         return ImportResult(
             self.read,
@@ -242,8 +261,7 @@ class _Importer:
         )
 
     def _flow(self) -> Flow[None]:
-        # ``_chunk``: read, checked, in no job yet (what a stop leaves unsent).
-        self._chunk = yield from self._read_chunk()
+        yield from self._read_chunk()
         key = new_idempotency_key()
         while self._chunk or self._running:
             while self._chunk and len(self._running) < self._in_flight_max:
@@ -252,6 +270,7 @@ class _Importer:
                 if isinstance(created, FSError):
                     wait = _busy(created)
                     if wait is None:
+                        self._maybe_sent = created.maybe_processed
                         raise created
                     # Too much in progress: the same chunk goes again later, with the same key.
                     yield Sleep(max(wait, self._options.poll_interval))
@@ -261,9 +280,9 @@ class _Importer:
                 self._running.append(_Running(job_id, len(self._chunk)))
                 self.job_ids.append(job_id)
                 self.submitted += len(self._chunk)
-                self._chunk = []
+                self._chunk, self._chunk_indices = [], []
                 yield self._progress()
-                self._chunk = yield from self._read_chunk()
+                yield from self._read_chunk()
                 key = new_idempotency_key()
             if self._running:
                 yield Sleep(self._options.poll_interval)
