@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -388,6 +390,97 @@ def test_an_import_the_api_stops_midway_saves_what_was_not_sent(
     assert out.startswith("imported 20 events of 21 read")
     names = sorted(e["name"] for e in sandbox.events("fullstory"))
     assert names == sorted(f"e{n}" for n in range(30))  # each once: none lost, none twice
+
+
+def test_an_import_whose_create_got_no_answer_marks_those_items_maybe_sent(
+    sandbox: Sandbox, env: dict[str, str], tmp_path: Path
+) -> None:
+    path = write_ndjson(tmp_path / "users.ndjson", [{"uid": f"u{n}"} for n in range(5)])
+    # Every attempt is processed, then its connection dropped: the job exists, no answer came.
+    sandbox.set_faults(paths=["/v2/users/batch"], script=["reset"] * 20)
+
+    code, out, err = cli(
+        "import", "users", str(path), "--max-retries", "1", "--no-progress", *FAST, env=env
+    )
+
+    assert code == 3, err
+    assert out.startswith("imported 0 users of 5 read in ")
+    failed_path = Path(f"{path}.failed.ndjson")
+    assert "  5 items may be in a job whose create got no answer (code maybe_sent in " in err
+    assert_no_traceback(out, err)
+    failed = read_ndjson(failed_path)
+    assert [(f["uid"], f["_error"]["code"], f["_error"]["line"]) for f in failed] == [
+        (f"u{n}", "maybe_sent", n + 1) for n in range(5)
+    ]
+    assert sandbox.stats()["jobs"]["total"] == 1  # the warning was warranted
+
+
+def test_a_csv_that_breaks_midway_says_where_to_resume(
+    sandbox: Sandbox, env: dict[str, str], tmp_path: Path
+) -> None:
+    sandbox.configure(job_delay_s=0)
+    path = tmp_path / "users.csv"
+    rows = [f"u{n},User {n}" for n in range(15)]
+    rows.insert(13, 'u-bad,"' + "x" * 200_000 + '"')  # line 15: beyond the csv field limit
+    path.write_text("uid,display_name\n" + "\n".join(rows) + "\n", encoding="utf-8")
+
+    code, out, err = cli(
+        "import", "users", str(path), "--chunk-size", "10", "--jobs-in-flight", "1",
+        "--no-progress", *FAST, env=env,
+    )  # fmt: skip
+
+    assert code == 2, err
+    assert err.startswith(f"error: the import stopped: {path}: line 15: not valid CSV")
+    assert "the input from line 15 on was not read" in err
+    assert "then this one with --from-line 15" in err
+    assert_no_traceback(out, err)
+    failed_path = Path(f"{path}.failed.ndjson")
+    assert [f["uid"] for f in read_ndjson(failed_path)] == ["u10", "u11", "u12"]
+
+    # The person fixes line 15, imports the failed file, then the rest of the file.
+    rows[13] = "u-bad,Fixed"
+    path.write_text("uid,display_name\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    code, out, err = cli("import", "users", str(failed_path), "--no-progress", *FAST, env=env)
+    assert code == 0, err
+    code, out, err = cli(
+        "import", "users", str(path), "--from-line", "15", "--no-progress", *FAST, env=env
+    )
+    assert code == 0, err
+    assert out.startswith("imported 3 users of 3 read")
+    with FullStory(sandbox.api_key, base_url=sandbox.url) as fs:
+        uids = sorted(user.uid for user in fs.users.iter())
+    assert uids == sorted([f"u{n}" for n in range(15)] + ["u-bad"])
+
+
+def test_ctrl_c_during_an_import_lists_the_running_jobs(
+    sandbox: Sandbox, env: dict[str, str], tmp_path: Path
+) -> None:
+    sandbox.configure(job_delay_s=30)  # the first job stays running
+    path = write_ndjson(tmp_path / "users.ndjson", [{"uid": f"u{n}"} for n in range(25)])
+    process = subprocess.Popen(
+        [str(EXE), "import", "users", str(path), "--chunk-size", "10", "--jobs-in-flight", "1",
+         "--no-progress", *FAST],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while sandbox.stats()["jobs"]["total"] < 1:
+            assert time.monotonic() < deadline, "no job was created"
+            time.sleep(0.05)
+        time.sleep(0.3)  # polling now
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130, err
+    assert err.startswith("error: the import stopped: interrupted\n")
+    assert "  10 items are in jobs that may still be importing them (" in err
+    assert "the input from line 21 on was not read" in err
+    assert "--from-line 21" in err
+    assert_no_traceback(out, err)
+    failed = read_ndjson(Path(f"{path}.failed.ndjson"))
+    assert [f["uid"] for f in failed] == [f"u{n}" for n in range(10, 20)]
+    assert {f["_error"]["code"] for f in failed} == {"not_sent"}
 
 
 def test_failed_lines_fixed_in_place_import(

@@ -136,28 +136,43 @@ def explain(error: BaseException, where: str = "FullStory") -> CommandError:
     return CommandError(f"{type(error).__name__}: {error}", EXIT_FAILED)
 
 
+EXIT_INTERRUPTED = 130
+
+
+def command_error(error: BaseException) -> CommandError:
+    """What to tell a person about an exception that ended a command, and the exit code;
+    anything not expected (a bug) is raised again, with its traceback."""
+    if isinstance(error, CommandError):
+        return error
+    if isinstance(error, FSError | SmartlookError | InvalidArgumentError | GaveUpError):
+        return explain(error, "Smartlook" if isinstance(error, SmartlookError) else "FullStory")
+    if isinstance(error, csv.Error):
+        return CommandError(f"not valid CSV ({error})", EXIT_USAGE)
+    if isinstance(error, OSError):  # a file that cannot be read or written
+        where = f"{error.filename}: " if error.filename else ""
+        return CommandError(f"{where}{error.strerror or error}", EXIT_USAGE)
+    if isinstance(error, KeyboardInterrupt):
+        return CommandError("interrupted", EXIT_INTERRUPTED)
+    raise error
+
+
 def run(command: Command, args: argparse.Namespace) -> int:
     try:
         return command(args)
-    except CommandError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return error.code
-    except (FSError, SmartlookError, InvalidArgumentError, GaveUpError) as error:
-        explained = explain(
-            error, "Smartlook" if isinstance(error, SmartlookError) else "FullStory"
-        )
-        print(f"error: {explained}", file=sys.stderr)
+    except (
+        CommandError,
+        FSError,
+        SmartlookError,
+        InvalidArgumentError,
+        GaveUpError,
+        csv.Error,
+        OSError,
+        KeyboardInterrupt,
+    ) as error:
+        explained = command_error(error)
+        prefix = "" if isinstance(error, KeyboardInterrupt) else "error: "
+        print(f"{prefix}{explained}", file=sys.stderr)
         return explained.code
-    except csv.Error as error:
-        print(f"error: not valid CSV ({error})", file=sys.stderr)
-        return EXIT_USAGE
-    except OSError as error:  # a file that cannot be read or written
-        where = f"{error.filename}: " if error.filename else ""
-        print(f"error: {where}{error.strerror or error}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
 
 
 def to_json(value: Any) -> Any:

@@ -19,7 +19,6 @@ Exit 0 when everything was imported, 1 when some items failed, 3 when the API st
 from __future__ import annotations
 
 import argparse
-import bisect
 import csv
 import io
 import json
@@ -36,10 +35,9 @@ from ..errors import FSError
 from ._common import (
     EXIT_FAILED,
     EXIT_OK,
-    EXIT_UNREACHABLE,
     CommandError,
     add_fullstory_options,
-    explain,
+    command_error,
     fail,
     fullstory_client,
 )
@@ -48,6 +46,7 @@ TICK_ITEMS = 1000
 EXPECTED = {"int": "a whole number", "real": "a number", "bool": "true or false", "json": "JSON"}
 CELL_CODES = ("invalid_value", "invalid_row", "invalid_utf8")  # saved as the row's cells
 NOT_SENT = "not_sent"
+MAYBE_SENT = "maybe_sent"
 CONVERTERS = {
     "str": str,
     "int": int,
@@ -88,6 +87,13 @@ def register(commands: Any) -> None:
         parser.add_argument(
             "--poll-interval", type=float, default=2.0, help="seconds between job polls (2)"
         )
+        parser.add_argument(
+            "--from-line",
+            type=int,
+            default=1,
+            metavar="N",
+            help="start at line N of FILE (to resume where a stopped import said; default 1)",
+        )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar (logs, CI)")
         if kind == "events":
             parser.add_argument(
@@ -100,8 +106,10 @@ def register(commands: Any) -> None:
 class _Source:
     """Reads items lazily, counting bytes (for the progress bar) and line numbers."""
 
-    def __init__(self, path: str, fmt: str | None) -> None:
+    def __init__(self, path: str, fmt: str | None, from_line: int = 1) -> None:
         self.path = path
+        self.from_line = from_line
+        self.line_done = 0  # the last line read (an item handed out, or a bad line)
         self.format = fmt or ("csv" if path.lower().endswith(".csv") else "ndjson")
         try:
             if path == "-":
@@ -129,6 +137,9 @@ class _Source:
     def _ndjson(self) -> Iterator[dict[str, Any]]:
         for number, raw in enumerate(self._raw, 1):
             self.bytes_read += len(raw)
+            if number < self.from_line:
+                continue
+            self.line_done = number
             text = raw.strip()
             if not text:
                 continue
@@ -156,12 +167,20 @@ class _Source:
 
     def _csv(self) -> Iterator[dict[str, Any]]:
         reader, columns = self._csv_reader, self._csv_columns
+        row_end = 1  # the line the last row ended on: the next row starts after it
         try:
             for row in reader:
-                number = reader.line_num
+                number = row_end = reader.line_num
+                if number < self.from_line:
+                    continue
+                self.line_done = number
                 extra = row.pop(None, None)
-                if not _is_utf8(row, extra):
-                    cells = {k: _readable(v) for k, v in row.items() if isinstance(v, str)}
+                if not _is_utf8([*row.values(), *(extra or ())]):
+                    cells: dict[str, Any] = {
+                        k: _readable(v) for k, v in row.items() if isinstance(v, str)
+                    }
+                    if extra:
+                        cells["_extra"] = [_readable(v) for v in extra]
                     self.bad.append(
                         (
                             number,
@@ -186,7 +205,7 @@ class _Source:
                     self.tick()
                 yield item
         except csv.Error as err:
-            fail(f"{self.path}: line {reader.line_num}: not valid CSV ({err})")
+            fail(f"{self.path}: line {row_end + 1}: not valid CSV ({err})")
 
     def _open_csv(self) -> None:
         """Read the header now, so that a bad header is reported before anything starts."""
@@ -203,7 +222,7 @@ class _Source:
             names = self._csv_reader.fieldnames or []
         except csv.Error as err:
             fail(f"{self.path}: the header is not valid CSV ({err})")
-        if not _is_utf8(dict.fromkeys(names, ""), None):
+        if not _is_utf8(list(names)):
             fail(f"{self.path}: the header is not UTF-8 text; save the file as UTF-8")
         self._csv_columns = [_column(name) for name in names]
         if not self._csv_columns:
@@ -236,14 +255,10 @@ def _why(err: ValueError) -> str:
     return str(err)
 
 
-def _is_utf8(row: dict[Any, Any], extra: Any) -> bool:
+def _is_utf8(cells: list[Any]) -> bool:
     """False when a cell holds bytes that were not UTF-8 (decoded as surrogates)."""
-    cells = [v for v in row.values() if isinstance(v, str)]
-    cells += [k for k in row if isinstance(k, str)]
-    if extra:
-        cells += [v for v in extra if isinstance(v, str)]
     try:
-        "\x00".join(cells).encode("utf-8")
+        "\x00".join(c for c in cells if isinstance(c, str)).encode("utf-8")
     except UnicodeEncodeError:
         return False
     return True
@@ -354,6 +369,8 @@ def _import(args: argparse.Namespace) -> int:
 
     if args.chunk_size < 1 or args.chunk_size > 50_000:
         fail("--chunk-size must be between 1 and 50000")
+    if args.from_line < 1:
+        fail("--from-line must be 1 or more")
     shared = None
     if getattr(args, "shared_context", None):
         try:
@@ -368,28 +385,27 @@ def _import(args: argparse.Namespace) -> int:
         fail(f"--failed-file {failed_path}: the directory {failed_path.parent} does not exist")
     if args.file != "-" and _same_file(args.file, failed_path):
         fail(f"--failed-file {failed_path} is the file being imported; name another file")
-    source = _Source(args.file, args.format)
+    source = _Source(args.file, args.format, args.from_line)
     failed = _FailedFile(failed_path)
     progress = _Progress(source, args.kind, enabled=not args.no_progress)
-    refused = array("I")  # input positions of the items the SDK refused, in order
     started = time.monotonic()
+
+    def save_failure(failure: Any) -> None:
+        # "items[41].uid: ..." -> "uid: ...": the line number says which item it was.
+        message = re.sub(r"^items\[\d+\]\.", "", failure.message)
+        error = {"code": failure.code, "message": message}
+        if failure.index is not None and failure.index < len(source.lines):
+            error["line"] = source.lines[failure.index]
+        if failure.job_id:
+            error["job_id"] = failure.job_id
+        failed.write(failure.item, error)
 
     def on_failed(failures: list[Any]) -> None:
         for failure in failures:
-            # "items[41].uid: ..." -> "uid: ...": the line number says which item it was.
-            message = re.sub(r"^items\[\d+\]\.", "", failure.message)
-            error = {"code": failure.code, "message": message}
-            if failure.index is not None and failure.index < len(source.lines):
-                error["line"] = source.lines[failure.index]
-            if failure.job_id:
-                error["job_id"] = failure.job_id
-            else:
-                refused.append(failure.index)
-            failed.write(failure.item, error)
+            save_failure(failure)
 
     items = source.items()
-    stopped: CommandError | None = None
-    unread = 0  # items read after a stop, to save them
+    stop: _Stop | None = None
     try:
         with fullstory_client(args) as fs, progress:
             # The settings are good: a failed file from an earlier run is stale now.
@@ -406,13 +422,16 @@ def _import(args: argparse.Namespace) -> int:
                     on_failed=on_failed,
                     **kwargs,
                 )
-            except FSError as error:
-                if error.import_stopped is None or not error.import_stopped.job_ids:
+            except BaseException as error:
+                state = getattr(error, "import_stopped", None)
+                if state is None or not (state.job_ids or state.maybe_sent):
                     raise  # nothing was sent: the same command can simply run again
-                result = error.import_stopped
-                stopped = explain(error)
                 progress.stop()
-                unread = _save_unsent(result, items, source, refused, failed, stopped)
+                result = state
+                for failure in state.refused:
+                    save_failure(failure)
+                stop = _Stop(error, state, source, failed)
+                stop.save(items)
     finally:
         source.close()
         for line, raw, code, message in source.bad:
@@ -420,19 +439,22 @@ def _import(args: argparse.Namespace) -> int:
         failed.close()
     elapsed = max(time.monotonic() - started, 1e-9)
     total_failed = result.failed_count + len(source.bad)
-    read = result.read + unread + len(source.bad)
+    read = result.read + (stop.unread if stop else 0) + len(source.bad)
     print(
         f"imported {result.imported:,} {args.kind} of {read:,} read in {elapsed:.1f} s "
         f"({result.imported / elapsed:,.0f}/s), {len(result.job_ids)} jobs"
     )
     if failed.error is not None:
-        fail(
+        message = (
             f"{failed.path}: {failed.error.strerror or failed.error}; {failed.unsaved:,} of the "
             f"{failed.count + failed.unsaved:,} items to save could not be saved there "
             "(use --failed-file)"
         )
-    if stopped is not None:
-        raise _stop_report(stopped, result, failed)
+        if stop is not None:
+            message += "\n" + stop.report()
+        fail(message)
+    if stop is not None:
+        raise CommandError(stop.report(), stop.why.code)
     if total_failed:
         print(f"{total_failed:,} failed: written to {failed.path} (fix them and import that file)")
         return EXIT_FAILED
@@ -446,50 +468,68 @@ def _same_file(path: str, other: Path) -> bool:
         return False
 
 
-def _save_unsent(
-    stopped: Any,
-    items: Any,
-    source: _Source,
-    refused: array[int],
-    failed: _FailedFile,
-    why: CommandError,
-) -> int:
-    """Write what the stopped import did not send: its pending chunk, then the rest of the
-    input, each with its line, so that importing the failed file sends it once; returns how
-    many items were read after the stop."""
-    reason = "the API failing" if why.code == EXIT_UNREACHABLE else "an error"
-    message = f"not sent: the import stopped on {reason} before this item was sent"
-    error = {"code": NOT_SENT, "message": message}
-    # The pending chunk holds the last len(unsent) items read that the SDK did not refuse.
-    positions: list[int] = []
-    position = stopped.read - 1
-    while len(positions) < len(stopped.unsent) and position >= 0:
-        at = bisect.bisect_left(refused, position)
-        if not (at < len(refused) and refused[at] == position):
-            positions.append(position)
-        position -= 1
-    positions.reverse()
-    for item, position in zip(stopped.unsent, positions, strict=False):
-        failed.write(item, {**error, "line": source.lines[position]})
-    drained = 0
-    for item in items:
-        failed.write(item, {**error, "line": source.lines[-1]})
-        drained += 1
-    return drained
+class _Stop:
+    """An import that stopped after it had sent something: what to save, what to tell."""
 
+    def __init__(self, error: BaseException, state: Any, source: _Source, failed: _FailedFile):
+        self.why = command_error(error)
+        self.state = state
+        self.source = source
+        self.failed = failed
+        self.api_failed = isinstance(error, FSError)
+        self.unread = 0  # items read after the stop, to save them
+        self.resume_line: int | None = None  # the input from this line on was not read
 
-def _stop_report(why: CommandError, stopped: Any, failed: _FailedFile) -> CommandError:
-    lines = [f"the import stopped: {why}"]
-    if stopped.running_job_ids:
-        lines.append(
-            f"  {stopped.running_items:,} items are in jobs that may still be importing them "
-            f"({', '.join(stopped.running_job_ids)}): do not import those items again"
-        )
-    lines.append(
-        f"  every item not sent, and every failed one, is in {failed.path}: import that file "
-        "once the API works again (each item is sent once)"
-    )
-    return CommandError("\n".join(lines), why.code)
+    def save(self, items: Any) -> None:
+        """Save the items not sent, each with its line: after an API failure the rest of the
+        input too (importing the failed file then sends each item once); after anything else
+        (Ctrl-C, a bad file) the input is left where it stopped, to resume with --from-line."""
+        state, source, failed = self.state, self.source, self.failed
+        if state.maybe_sent:
+            code = MAYBE_SENT
+            message = (
+                "maybe sent: the job for this item may have been created, its create got no "
+                "answer; check whether it was imported before importing it again"
+            )
+        else:
+            code = NOT_SENT
+            message = "not sent: the import stopped before this item was sent"
+        for item, index in zip(state.unsent, state.unsent_indices, strict=True):
+            failed.write(item, {"code": code, "message": message, "line": source.lines[index]})
+        if not self.api_failed:
+            self.resume_line = source.line_done + 1
+            return
+        not_sent = {"code": NOT_SENT, "message": "not sent: the import stopped before this item"}
+        for item in items:
+            failed.write(item, {**not_sent, "line": source.lines[-1]})
+            self.unread += 1
+
+    def report(self) -> str:
+        state = self.state
+        lines = [f"the import stopped: {self.why}"]
+        if state.running_job_ids:
+            lines.append(
+                f"  {state.running_items:,} items are in jobs that may still be importing them "
+                f"({', '.join(state.running_job_ids)}): do not import those items again"
+            )
+        if state.maybe_sent:
+            lines.append(
+                f"  {len(state.unsent):,} items may be in a job whose create got no answer "
+                f"(code {MAYBE_SENT} in {self.failed.path}): check them before importing them "
+                "again"
+            )
+        if self.resume_line is None:
+            lines.append(
+                f"  every item not sent, and every failed one, is in {self.failed.path}: import "
+                "that file once the API works again (each item is sent once)"
+            )
+        else:
+            lines.append(
+                f"  the items read but not sent are in {self.failed.path}; the input from line "
+                f"{self.resume_line:,} on was not read: import that file, then this one with "
+                f"--from-line {self.resume_line}"
+            )
+        return "\n".join(lines)
 
 
 class _Progress:

@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 from .. import _constants as C
-from .. import _inputs
 from ._common import EXIT_OK, add_fullstory_options, explain, fail, fullstory_client, key_values
 
 # The options only one destination uses, (attribute, flag) in the order --help lists them. Giving
@@ -112,8 +111,7 @@ def _send(args: argparse.Namespace) -> int:
     if properties:
         event["properties"] = properties
     if args.timestamp is not None:
-        # The SDK's own check, named by the flag: a time zone is required, as the API requires it.
-        event["timestamp"] = _inputs.timestamp(args.timestamp, "--timestamp")
+        event["timestamp"] = args.timestamp  # checked by the SDK (a time zone is required)
     with fullstory_client(args) as fs:
         answer = fs.events.create_detailed(event, idempotency_key=args.idempotency_key)
     print(
