@@ -597,6 +597,24 @@ def test_unknown_key_is_refused_at_init(restricted_sandbox: Sandbox) -> None:
         accepted.stop(timeout=2)
 
 
+@pytest.mark.usefixtures("refused_clients_collected")
+def test_a_refused_key_is_warned_even_during_a_warned_outage(
+    restricted_sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="session_analytics")
+    client = Smartlook("wrong-project-key-77", host=restricted_sandbox.url, check=False)
+    try:
+        client._failures.failed(SmartlookError("the API is down"))  # an outage, warned once
+        assert isinstance(client._check_once(), SmartlookProjectError)
+    finally:
+        client.stop(timeout=2)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 2, warnings
+    assert warnings[1].startswith("smartlook: the check did not succeed: ")
+    assert "refused" in warnings[1]
+    assert "wrong-project-key-77" not in caplog.text
+
+
 @pytest.mark.anyio
 async def test_async_check_refuses_an_unknown_key(restricted_sandbox: Sandbox) -> None:
     wrong = "wrong-async-project-key-3b2a"

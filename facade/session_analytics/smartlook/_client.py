@@ -33,6 +33,7 @@ from ._sender import (
     Project,
     SmartlookSender,
     check_call_failed,
+    check_outcome,
     host_url,
     project_from,
 )
@@ -203,8 +204,10 @@ class _Base:
             self._project = found
             self._failures.succeeded()
             logger.debug("smartlook: project %s, events to %s", found.pid, found.events_url)
-        else:
+        elif check_outcome(found).retryable:
             self._failures.failed(found, "the check did not succeed: ")
+        else:  # a refused key, analytics off: no outage, a setting to fix; always said
+            logger.warning("smartlook: the check did not succeed: %s", found)
         return found
 
     def __repr__(self) -> str:
