@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import functools
 import logging
 import math
@@ -160,11 +161,64 @@ def batching_options(
     return batching
 
 
-class _Base:
+class _Base(abc.ABC):
     settings: SmartlookSettings
+    raw: SmartlookApiClient
     _project: Project | None
     _batcher: Any
     _failures: FailureLog  # warns once per outage, not per attempt
+    _make_http: Callable[[], Any]
+    _http: Any
+
+    def _setup(
+        self,
+        key: str | None,
+        host: str | None,
+        flush_interval_millis: float | None,
+        log_level: str | None,
+        timeout: float,
+        batching: BatchingOptions | None,
+        make_client: Callable[..., Any],
+        http_client: Any,
+        transport: Any,
+    ) -> BatchingOptions:
+        """What the sync and async clients share: settings, connections, state; returns the
+        batching options."""
+        self.settings = resolve_settings(key, host, flush_interval_millis, log_level, timeout)
+        apply_log_level(self.settings.log_level)
+        options = batching_options(self.settings, batching, flush_interval_millis is not None)
+        self._make_http = functools.partial(
+            make_client,
+            base_url=self.settings.host_url,
+            api_key=None,  # Smartlook takes no Authorization header; the key goes in the check
+            timeout=self.settings.timeout,
+            policy=RetryPolicy(max_retries=2),
+            integration_source=None,
+            http_client=http_client,
+            transport=transport,
+        )
+        self._shared_http = http_client is not None
+        self.raw = SmartlookApiClient(base_url=self.settings.host_url)
+        self._connect()
+        self._project = None
+        self._failures = FailureLog(logger, "smartlook")
+        self._stopped = False
+        return options
+
+    def _connect(self) -> None:
+        self._http = self._make_http()
+        self._attach(self._http)
+
+    @abc.abstractmethod
+    def _attach(self, http: Any) -> None:
+        """Give the generated client this httpx client (sync or async, as the client is)."""
+
+    def _after_fork(self) -> None:
+        # The parent's connections are the parent's: the child dials its own.
+        if self._shared_http:
+            warn_shared_client_after_fork("Smartlook")
+        self._connect()
+        self._failures = FailureLog(logger, "smartlook")
 
     def event(
         self,
@@ -249,27 +303,11 @@ class Smartlook(_Base):
         check: bool = True,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self.settings = resolve_settings(key, host, flush_interval_millis, log_level, timeout)
-        apply_log_level(self.settings.log_level)
-        options = batching_options(self.settings, batching, flush_interval_millis is not None)
-        self._make_http: Callable[[], httpx.Client] = functools.partial(
-            sync_client,
-            base_url=self.settings.host_url,
-            api_key=None,  # Smartlook takes no Authorization header; the key goes in the check
-            timeout=self.settings.timeout,
-            policy=RetryPolicy(max_retries=2),
-            integration_source=None,
-            http_client=http_client,
-            transport=transport,
-        )
-        self._shared_http = http_client is not None
-        self._http = self._make_http()
-        self.raw = SmartlookApiClient(base_url=self.settings.host_url)
-        self.raw.set_httpx_client(self._http)
-        self._project = None
-        self._failures = FailureLog(logger, "smartlook")
+        options = self._setup(
+            key, host, flush_interval_millis, log_level, timeout, batching,
+            sync_client, http_client, transport,
+        )  # fmt: skip
         self._batcher = Batcher(SmartlookSender(self), options)
-        self._stopped = False
         if check:
             found = self._check_once()
             if isinstance(found, SmartlookProjectError):
@@ -303,12 +341,8 @@ class Smartlook(_Base):
         self._http.close()
         return result
 
-    def _after_fork(self) -> None:
-        if self._shared_http:
-            warn_shared_client_after_fork("Smartlook")
-        self._http = self._make_http()
-        self.raw.set_httpx_client(self._http)
-        self._failures = FailureLog(logger, "smartlook")
+    def _attach(self, http: Any) -> None:
+        self.raw.set_httpx_client(http)
 
     def __enter__(self) -> Smartlook:
         return self
@@ -340,27 +374,11 @@ class AsyncSmartlook(_Base):
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.settings = resolve_settings(key, host, flush_interval_millis, log_level, timeout)
-        apply_log_level(self.settings.log_level)
-        options = batching_options(self.settings, batching, flush_interval_millis is not None)
-        self._make_http: Callable[[], httpx.AsyncClient] = functools.partial(
-            async_client,
-            base_url=self.settings.host_url,
-            api_key=None,
-            timeout=self.settings.timeout,
-            policy=RetryPolicy(max_retries=2),
-            integration_source=None,
-            http_client=http_client,
-            transport=transport,
-        )
-        self._shared_http = http_client is not None
-        self._http = self._make_http()
-        self.raw = SmartlookApiClient(base_url=self.settings.host_url)
-        self.raw.set_async_httpx_client(self._http)
-        self._project = None
-        self._failures = FailureLog(logger, "smartlook")
+        options = self._setup(
+            key, host, flush_interval_millis, log_level, timeout, batching,
+            async_client, http_client, transport,
+        )  # fmt: skip
         self._batcher = AsyncBatcher(AsyncSmartlookSender(self), options)
-        self._stopped = False
 
     async def check(self) -> Project:
         """Do the check handshake now.
@@ -397,12 +415,8 @@ class AsyncSmartlook(_Base):
         await self._http.aclose()
         return result
 
-    def _after_fork(self) -> None:
-        if self._shared_http:
-            warn_shared_client_after_fork("Smartlook")
-        self._http = self._make_http()
-        self.raw.set_async_httpx_client(self._http)
-        self._failures = FailureLog(logger, "smartlook")
+    def _attach(self, http: Any) -> None:
+        self.raw.set_async_httpx_client(http)
 
     async def __aenter__(self) -> AsyncSmartlook:
         return self
