@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import attrs
 
 from . import _json
-from ._retry import RetryPolicy
+from ._retry import RetryPolicy, is_retryable_exception, maybe_delivered
 from .errors import InvalidArgumentError
 
 if TYPE_CHECKING:
@@ -182,6 +182,14 @@ class Failed:
 
 
 Outcome = Delivered | Failed
+
+
+def request_failed(error: BaseException, cause: BaseException) -> Failed:
+    """The outcome of a send whose request raised ``cause`` (an httpx error), told as ``error``."""
+    error.__cause__ = cause
+    return Failed(
+        error, retryable=is_retryable_exception(cause), maybe_delivered=maybe_delivered(cause)
+    )
 
 
 class Sender(Protocol):

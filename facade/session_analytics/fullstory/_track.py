@@ -17,11 +17,10 @@ import httpx
 from .. import _constants as C
 from .. import _inputs, _json
 from .. import _properties as props
-from .._batcher import BatchingOptions, Delivered, Entry, Failed, Outcome
+from .._batcher import BatchingOptions, Delivered, Entry, Failed, Outcome, request_failed
 from .._calls import describe, status_error
 from .._outage import FailureLog
 from .._retry import (
-    is_retryable_exception,
     is_retryable_status,
     maybe_delivered,
     parse_retry_after,
@@ -186,12 +185,7 @@ def outcome(scope: CallScope, result: httpx.Response | BaseException) -> Outcome
             error = FSTimeoutError(f"{WHAT}: no answer within the timeout")
         else:
             error = FSConnectionError(f"{WHAT}: {describe(result)}")
-        error.__cause__ = result
-        return Failed(
-            error,
-            retryable=is_retryable_exception(result),
-            maybe_delivered=maybe_delivered(result),
-        )
+        return request_failed(error, result)
     status = result.status_code
     if 200 <= status < 300:
         return Delivered()

@@ -16,10 +16,9 @@ import httpx
 
 from smartlook_api.models import CheckResponse, ErrorResponse
 
-from .._batcher import Delivered, Entry, Failed, Outcome
+from .._batcher import Delivered, Entry, Failed, Outcome, request_failed
 from .._calls import describe
 from .._retry import (
-    is_retryable_exception,
     is_retryable_status,
     maybe_delivered,
     parse_retry_after,
@@ -109,12 +108,7 @@ def batch_body(batch: list[Entry]) -> bytes:
 def send_outcome(result: httpx.Response | BaseException) -> Outcome:
     if isinstance(result, BaseException):
         error = SmartlookConnectionError(f"sending events failed: {describe(result)}")
-        error.__cause__ = result
-        return Failed(
-            error,
-            retryable=is_retryable_exception(result),
-            maybe_delivered=maybe_delivered(result),
-        )
+        return request_failed(error, result)
     status = result.status_code
     if 200 <= status < 300:
         return Delivered()
