@@ -3,9 +3,12 @@
 It answers the Smartlook check (so the Smartlook client can run against it), reads
 ``{"events": [...]}`` (Smartlook), ``{"batch": [...]}`` (segment, posthog) and single FullStory
 events, gzip or not. ``GET /count`` gives the counts; ``POST /pause`` holds every answer until
-``POST /resume``, to measure how much memory queued events take.
+``POST /resume``, to measure how much memory queued events take; ``POST /reset`` zeroes the
+counts. With ``--distinct``, ``/count`` also gives how many distinct events it saw, told apart by
+their ``n`` property (``properties.n``, or ``props.n`` for Smartlook): stored minus distinct is
+the copies a resend added (benchmarks/wan.py).
 
-    python benchmarks/sink.py PORT      # prints "ready" when it serves
+    python benchmarks/sink.py PORT [--distinct]     # prints "ready" when it serves
 """
 
 from __future__ import annotations
@@ -20,6 +23,16 @@ import uvicorn
 
 counts = {"events": 0, "requests": 0}
 released = asyncio.Event()
+seen: set[Any] | None = None  # the n of every event, with --distinct
+
+
+def remember(events: list[Any]) -> None:
+    assert seen is not None
+    for event in events:
+        if isinstance(event, dict):
+            props = event.get("properties") or event.get("props")
+            if isinstance(props, dict):
+                seen.add(props.get("n"))
 
 
 async def read(receive: Any) -> bytes:
@@ -47,6 +60,12 @@ async def app(scope: Any, receive: Any, send: Any) -> None:
     path = scope["path"]
     body = await read(receive)
     if path == "/count":
+        await answer(send, 200, counts if seen is None else {**counts, "distinct": len(seen)})
+        return
+    if path == "/reset":
+        counts.update(events=0, requests=0)
+        if seen is not None:
+            seen.clear()
         await answer(send, 200, counts)
         return
     if path == "/pause":
@@ -74,11 +93,14 @@ async def app(scope: Any, receive: Any, send: Any) -> None:
         body = gzip.decompress(body)
     payload = json.loads(body)
     if isinstance(payload, dict) and isinstance(payload.get("events"), list):
-        found = len(payload["events"])
+        events = payload["events"]
     elif isinstance(payload, dict) and isinstance(payload.get("batch"), list):
-        found = len(payload["batch"])
+        events = payload["batch"]
     else:
-        found = 1
+        events = [payload]
+    found = len(events)
+    if seen is not None:
+        remember(events)
     counts["events"] += found
     counts["requests"] += 1
     await answer(send, 200, {"ok": True})
@@ -86,6 +108,8 @@ async def app(scope: Any, receive: Any, send: Any) -> None:
 
 if __name__ == "__main__":
     port = int(sys.argv[1])
+    if "--distinct" in sys.argv[2:]:
+        seen = set()
 
     class Announcing(uvicorn.Server):
         async def startup(self, sockets: Any = None) -> None:
