@@ -1,9 +1,14 @@
 """The sandbox as an ASGI application: transport rules around the routes, and the admin routes.
 
-For every API request, in order: faults (latency, 500, 429), the body (any Content-Type, chunked or
-not, at most ``max_body_bytes``), authentication (FullStory only), an Idempotency-Key replay, the
-handler, remembering the answer for the key, then the post-processing faults (dropped connection,
-malformed body). Admin routes under ``/_sandbox/`` skip faults and auth.
+For every API request, in order: the connection's setup cost (``connect_latency_ms``), the rate
+limiter (429 from a token bucket per key and endpoint), faults (latency and jitter, 500, 429), the
+body (any Content-Type, chunked or not, at most ``max_body_bytes``), authentication (FullStory
+only), an Idempotency-Key replay, the handler, remembering the answer for the key, then the
+post-processing faults (dropped connection, malformed body). Admin routes under ``/_sandbox/``
+skip faults, limits, delays and auth.
+
+The app stays neutral about the server that runs it; a server that can report connections as they
+open and close does so through ``SandboxState.connections`` (see ``connections.py``).
 """
 
 from __future__ import annotations
@@ -26,8 +31,9 @@ from starlette.routing import Match, Route
 from .._version import __version__
 from . import idempotency, spec
 from .config import KEY_LEVELS, SandboxConfig
+from .connections import ConnectionMeter, peer_of
 from .errors import ApiError, bad_request, server_error, too_many_requests, unauthorized
-from .faults import FaultInjector, parse_faults
+from .faults import FaultInjector, Faults, parse_faults
 from .fullstory import Clock, FullStoryState
 from .idempotency import IdempotencyStore
 from .jobs import JobBoard
@@ -57,13 +63,19 @@ def error_response(err: ApiError) -> JSONResponse:
 
 
 class SandboxState:
-    """Everything one sandbox knows; ``reset()`` forgets the data but keeps the projects."""
+    """Everything one sandbox knows; ``reset()`` forgets the data but keeps the projects, and
+    brings back the settings and faults it started with."""
 
-    def __init__(self, config: SandboxConfig, clock: Clock | None = None) -> None:
+    def __init__(
+        self, config: SandboxConfig, clock: Clock | None = None, faults: Faults | None = None
+    ) -> None:
         self.initial_config = config
         self.config = config
         self.clock = clock or Clock(monotonic=time.monotonic, wall=time.time)
-        self.faults = FaultInjector()
+        self.initial_faults = faults or Faults()
+        self.faults = FaultInjector(self.clock.monotonic)
+        self.faults.configure(self.initial_faults)
+        self.connections = ConnectionMeter(lambda: self.faults.faults.connect_latency_ms / 1000.0)
         self.smartlook = SmartlookState(self.clock, lambda: self.config)
         self._fresh()
 
@@ -77,8 +89,10 @@ class SandboxState:
 
     def reset(self) -> None:
         self.config = self.initial_config
-        self.faults.configure(parse_faults({}))
+        self.faults.configure(self.initial_faults)
         self.faults.injected.clear()
+        self.faults.limiter.reset()
+        self.connections.reset()
         self.smartlook.clear()
         self._fresh()
 
@@ -98,6 +112,8 @@ class SandboxState:
             "jobs": self.jobs.summary(),
             "idempotency_keys": len(self.idempotency),
             "faults_injected": dict(self.faults.injected),
+            "rate_limited": self.faults.limiter.limited,
+            **self.connections.stats(),
             "integration_sources": dict(self.integration_sources),
         }
 
@@ -129,6 +145,7 @@ class SandboxApp:
         if scope["type"] != "http":
             await self.starlette(scope, receive, send)
             return
+        self.state.connections.request_from(peer_of(scope.get("client")))
         await self.starlette(scope, receive, _dropping(scope, send))
 
     # ---- the API pipeline -----------------------------------------------------------------------
@@ -147,7 +164,17 @@ class SandboxApp:
 
     async def _handle(self, request: Request, endpoint: Endpoint) -> Response:
         state = self.state
-        decision = state.faults.decide(request.url.path)
+        path = request.url.path
+        setup = state.connections.wait_s(peer_of(request.scope.get("client")))
+        if setup:
+            await asyncio.sleep(setup)
+        retry_after = state.faults.throttle(path, _bucket(request, endpoint))
+        if retry_after is not None:
+            delay = state.faults.latency_s(path)
+            if delay:
+                await asyncio.sleep(delay)
+            return error_response(too_many_requests(retry_after))
+        decision = state.faults.decide(path)
         if decision.latency_s:
             await asyncio.sleep(decision.latency_s)
         if decision.fate == "error":
@@ -388,6 +415,17 @@ class SandboxApp:
             raise bad_request(f"the request body is not valid JSON: {err}") from None
 
 
+def _bucket(request: Request, endpoint: Endpoint) -> tuple[str, str]:
+    """The rate limiter's bucket of a request: its key and its endpoint (method and route; the
+    /v2beta alias shares the /v2 buckets). The key is the Authorization value for FullStory and
+    the project (``pid``) for Smartlook, which sends no credentials in headers."""
+    if endpoint.api == "fullstory":
+        key = request.headers.get("authorization", "")
+    else:
+        key = request.query_params.get("pid", "")
+    return key, endpoint.name.replace("/v2beta/", "/v2/")
+
+
 def _dropping(scope: Scope, send: Send) -> Send:
     """Wrap uvicorn's ``send`` so that a request marked for a dropped connection gets no answer."""
 
@@ -430,6 +468,7 @@ def _server_cycle(send: Any, depth: int = 3) -> Any:
     return None
 
 
-def build_app(config: SandboxConfig | None = None) -> SandboxApp:
-    """The sandbox as an ASGI app, for any ASGI server or ``httpx.ASGITransport``."""
-    return SandboxApp(SandboxState(config or SandboxConfig()))
+def build_app(config: SandboxConfig | None = None, faults: Faults | None = None) -> SandboxApp:
+    """The sandbox as an ASGI app, for any ASGI server or ``httpx.ASGITransport``; ``faults``
+    apply from the start and come back at every reset."""
+    return SandboxApp(SandboxState(config or SandboxConfig(), faults=faults))
