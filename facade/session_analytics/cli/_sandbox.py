@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from ._common import EXIT_USAGE
+
+# Each WAN flag and the fault setting it gives (applied at start, and again at every reset).
+WAN_FLAGS = {
+    "latency_ms": "latency_ms",
+    "jitter_ms": "latency_jitter_ms",
+    "connect_latency_ms": "connect_latency_ms",
+    "rate_limit": "rate_limit_rps",
+    "rate_burst": "rate_limit_burst",
+}
 
 
 def _key_levels(values: Sequence[str] | None) -> dict[str, str] | None:
@@ -18,6 +28,91 @@ def _key_levels(values: Sequence[str] | None) -> dict[str, str] | None:
         key, _, level = value.partition("=")
         keys[key] = level or "admin"
     return keys
+
+
+def _non_negative(text: str) -> float:
+    """A number of milliseconds or requests per second: finite and >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, not {text}")
+    return value
+
+
+def _at_least_one(text: str) -> int:
+    """A bucket size: a whole number of requests >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {text}")
+    return value
+
+
+def _wan_faults(args: argparse.Namespace) -> dict[str, Any]:
+    """The fault settings given by the WAN flags (only those given)."""
+    return {fault: getattr(args, flag) for flag, fault in WAN_FLAGS.items() if getattr(args, flag)}
+
+
+def _wan_note(faults: dict[str, Any]) -> str | None:
+    """One line saying what the WAN flags do, for the start-up notes."""
+    parts = []
+    if "latency_ms" in faults or "latency_jitter_ms" in faults:
+        jitter = faults.get("latency_jitter_ms")
+        parts.append(
+            f"{faults.get('latency_ms', 0):g} ms latency" + (f" ± {jitter:g} ms" if jitter else "")
+        )
+    if "connect_latency_ms" in faults:
+        parts.append(f"{faults['connect_latency_ms']:g} ms per new connection")
+    if "rate_limit_rps" in faults:
+        burst = faults.get("rate_limit_burst")
+        parts.append(
+            f"{faults['rate_limit_rps']:g} requests/s per key and endpoint"
+            + (f" (burst {burst})" if burst else "")
+        )
+    return "WAN profile: " + ", ".join(parts) if parts else None
+
+
+def _add_wan_flags(sandbox: argparse.ArgumentParser) -> None:
+    wan = sandbox.add_argument_group(
+        "WAN profile and rate limit",
+        "applied at start and again at every POST /_sandbox/reset; "
+        "POST /_sandbox/faults changes them at run time",
+    )
+    wan.add_argument(
+        "--latency-ms",
+        type=_non_negative,
+        metavar="MS",
+        help="delay every API answer by this much (default: 0)",
+    )
+    wan.add_argument(
+        "--jitter-ms",
+        type=_non_negative,
+        metavar="MS",
+        help="add a uniform random delay in [-MS, +MS] to the latency (never below 0)",
+    )
+    wan.add_argument(
+        "--connect-latency-ms",
+        type=_non_negative,
+        metavar="MS",
+        help="extra delay once per new connection, like a TLS handshake (default: 0)",
+    )
+    wan.add_argument(
+        "--rate-limit",
+        type=_non_negative,
+        metavar="RPS",
+        help="requests per second per API key and endpoint; past it, 429 with Retry-After "
+        "(default: 0, no limit)",
+    )
+    wan.add_argument(
+        "--rate-burst",
+        type=_at_least_one,
+        metavar="N",
+        help="requests allowed at once before --rate-limit applies (default: one second's worth)",
+    )
 
 
 def register(commands: Any) -> None:
@@ -56,6 +151,14 @@ def register(commands: Any) -> None:
         metavar="S",
         help="seconds before a batch import job starts working (default: 1)",
     )
+    _add_wan_flags(sandbox)
+    sandbox.add_argument(
+        "--server",
+        choices=["uvicorn", "hypercorn"],
+        default="uvicorn",
+        help="uvicorn (HTTP/1.1, default) or hypercorn (HTTP/1.1 and HTTP/2; h2 needs "
+        "--tls-cert/--tls-key; pip install hypercorn h2)",
+    )
     sandbox.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this certificate")
     sandbox.add_argument("--tls-key", metavar="FILE", help="the private key of --tls-cert")
     sandbox.add_argument(
@@ -85,6 +188,8 @@ def _run_sandbox(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    faults = _wan_faults(args)
+    wan_note = _wan_note(faults)
     notes = [
         "FullStory: "
         + (
@@ -99,6 +204,7 @@ def _run_sandbox(args: argparse.Namespace) -> int:
             else f"{len(config.smartlook_keys)} configured project key(s) accepted"
         ),
         f"batch jobs start after {config.job_delay_s:g} s; admin routes under /_sandbox/",
+        *([wan_note] if wan_note else []),
         "press Ctrl+C to stop",
     ]
     try:
@@ -111,6 +217,8 @@ def _run_sandbox(args: argparse.Namespace) -> int:
             log_level=args.log_level,
             announce=lambda line: print(line, flush=True),
             notes=notes,
+            faults=faults,
+            server=args.server,
         )
     except SandboxError as err:
         print(f"error: {err}", file=sys.stderr)
