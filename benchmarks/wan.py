@@ -54,6 +54,7 @@ import json
 import math
 import os
 import platform
+import queue
 import subprocess
 import sys
 import tempfile
@@ -182,6 +183,7 @@ def child(args: argparse.Namespace) -> int:
     say({"warm": True})
     sys.stdin.readline()
     cpu0, started = time.process_time(), time.monotonic()
+    say({"started": started})
     refused, max_depth, depth_samples = 0, 0, 0
     if args.rate:  # a steady pace: `rate` events/s for `seconds`
         next_sample = started
@@ -207,7 +209,7 @@ def child(args: argparse.Namespace) -> int:
     offer_done = time.monotonic()
     flusher = threading.Thread(target=client.flush, args=(args.cap,), daemon=True)
     flusher.start()
-    say({"offered": offered, "refused": refused, "started": started, "offer_done": offer_done})
+    say({"offered": offered, "refused": refused, "offer_done": offer_done})
     sys.stdin.readline()  # "done": the server has them all, or the parent gave up waiting
     cpu = time.process_time() - cpu0
     at_done = client.stats()
@@ -352,6 +354,7 @@ def run_client(
     ]
     if rate:
         command += ["--rate", str(rate), "--seconds", str(seconds)]
+    proxy.reset()  # what a previous client did after its run was counted is not this one's
     # The peers log every refused event ("queue is full"): kept out of the way, shown on failure.
     with tempfile.TemporaryFile("w+") as errors:
         proc = subprocess.Popen(
@@ -365,8 +368,20 @@ def run_client(
         assert proc.stdin is not None
         assert proc.stdout is not None
 
-        def read() -> dict[str, Any]:
-            line = proc.stdout.readline() if proc.stdout else ""
+        lines: queue.Queue[str] = queue.Queue()
+
+        def pump() -> None:
+            for line in proc.stdout or ():
+                lines.put(line)
+            lines.put("")  # the end
+
+        threading.Thread(target=pump, daemon=True).start()
+
+        def read(timeout: float = 600) -> dict[str, Any]:
+            try:
+                line = lines.get(timeout=timeout)
+            except queue.Empty:
+                line = ""
             if not line:
                 proc.kill()
                 errors.seek(0)
@@ -381,12 +396,15 @@ def run_client(
             if before is not None:
                 before()
             proc.stdin.write("go\n")
-            offer = read()
-            started = offer["started"]
-            target = offer["offered"] - offer["refused"]
+            started = read()["started"]
+            offer: dict[str, Any] | None = None  # once the child has offered every event
+            target = events
             timeline: list[tuple[float, int]] = []
             last_change, last = time.monotonic(), -1
             while True:
+                if offer is None and not lines.empty():
+                    offer = read()
+                    target = offer["offered"] - offer["refused"]
                 now = time.monotonic()
                 count = server.stored(api)
                 timeline.append((now - started, count))
@@ -394,12 +412,16 @@ def run_client(
                     at(now - started)
                 if count != last:
                     last, last_change = count, now
-                if count >= target or now - started > cap:
+                if now - started > cap:
                     break
-                if now - last_change > stall and now > offer["offer_done"]:
+                if offer is not None and (
+                    count >= target or (now - last_change > stall and now > offer["offer_done"])
+                ):
                     break
                 time.sleep(POLL_S)
             finished = timeline[-1]
+            if offer is None:
+                offer = read()
             proc.stdin.write("done\n")
             result = read()
             proc.wait(60)
@@ -453,12 +475,13 @@ def summary(run: Run) -> dict[str, Any]:
 
 # ---- the sweep --------------------------------------------------------------------------------
 
-# How fast each client can go at loopback (events/s, this machine, batcher_compare.py and the
-# sandbox's capacity), and how many events one round trip carries with the defaults:
-# (loopback rate, events per request, requests in flight). Only used to size N.
+# How fast each client can go at loopback (events/s on this machine: batcher_compare.py and the
+# sandbox's capacity), how many events one request carries with the defaults, and about how many
+# requests it keeps in flight: (loopback rate, events per request, requests in flight). Only used
+# to size N; a client faster than this finishes sooner, a slower one meets the time cap.
 SHAPE = {
-    FULLSTORY: (500.0, 1, 4),
-    SMARTLOOK: (150_000.0, 1000, 1),
+    FULLSTORY: (500.0, 1, 32),
+    SMARTLOOK: (150_000.0, 1000, 8),
     SEGMENT: (20_000.0, 100, 1),
     POSTHOG: (10_000.0, 100, 1),
 }
@@ -661,8 +684,14 @@ def lost_answers(
         proxy.set(rtt_ms=0)
     out: dict[str, Any] = {"rtt_ms": 0, "answer_loss": rate, "events": events}
 
+    # Exactly one request in 40 (the 20th, the 60th, ...) loses its answer, then 2.5% at random:
+    # with batches of up to 1000 events, 50,000 events are only some 50 requests.
+    script = (["ok"] * 19 + ["reset"] + ["ok"] * 20) * 100
+
     def inject() -> None:
-        sandbox.faults(reset_rate=rate, seed=7, paths=["/events/backend"]).raise_for_status()
+        sandbox.faults(
+            reset_rate=rate, seed=7, paths=["/events/backend"], script=script
+        ).raise_for_status()
 
     # Our Smartlook against the sandbox's own fault: processed, then the connection dropped.
     sandbox_run = run_client(
