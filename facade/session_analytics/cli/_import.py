@@ -485,17 +485,21 @@ class _Stop:
         input too (importing the failed file then sends each item once); after anything else
         (Ctrl-C, a bad file) the input is left where it stopped, to resume with --from-line."""
         state, source, failed = self.state, self.source, self.failed
-        if state.maybe_sent:
-            code = MAYBE_SENT
-            message = (
+        maybe = {
+            "code": MAYBE_SENT,
+            "message": (
                 "maybe sent: the job for this item may have been created, its create got no "
                 "answer; check whether it was imported before importing it again"
-            )
-        else:
-            code = NOT_SENT
-            message = "not sent: the import stopped before this item was sent"
-        for item, index in zip(state.unsent, state.unsent_indices, strict=True):
-            failed.write(item, {"code": code, "message": message, "line": source.lines[index]})
+            ),
+        }
+        unsent = {
+            "code": NOT_SENT,
+            "message": "not sent: the import stopped before this item was sent",
+        }
+        maybe_count = _maybe_sent_count(state)
+        for n, (item, index) in enumerate(zip(state.unsent, state.unsent_indices, strict=True)):
+            error = maybe if n < maybe_count else unsent
+            failed.write(item, {**error, "line": source.lines[index]})
         if not self.api_failed:
             self.resume_line = source.line_done + 1
             return
@@ -514,7 +518,7 @@ class _Stop:
             )
         if state.maybe_sent:
             lines.append(
-                f"  {len(state.unsent):,} items may be in a job whose create got no answer "
+                f"  {_maybe_sent_count(state):,} items may be in a job whose create got no answer "
                 f"(code {MAYBE_SENT} in {self.failed.path}): check them before importing them "
                 "again"
             )
@@ -530,6 +534,13 @@ class _Stop:
                 f"--from-line {self.resume_line}"
             )
         return "\n".join(lines)
+
+
+def _maybe_sent_count(state: Any) -> int:
+    """How many of the first unsent items may be in a job whose create got no answer."""
+    if not state.maybe_sent:
+        return 0
+    return int(getattr(state, "maybe_sent_count", 0) or len(state.unsent))
 
 
 class _Progress:
