@@ -9,6 +9,11 @@ and adds admin routes under ``/_sandbox/`` to inspect what arrived and to inject
         sb.url, sb.api_key       # point a client here
         sb.events()              # everything received
         sb.set_faults(error_rate=0.2, seed=1)
+        sb.set_faults(latency_ms=80, connect_latency_ms=80, rate_limit_rps=300)  # a WAN
+        sb.stats()["connections_opened"]
+
+``Sandbox(server="hypercorn", tls_cert=..., tls_key=...)`` serves HTTP/2 as well (needs the
+``hypercorn`` and ``h2`` packages).
 
 Needs the ``sandbox`` extra: ``pip install 'session-analytics[sandbox]'``.
 """
