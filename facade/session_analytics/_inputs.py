@@ -14,8 +14,6 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from dateutil.parser import isoparse, isoparser
-
 from . import _properties as props
 from .errors import FSInvalidArgumentError
 
@@ -111,6 +109,8 @@ def timestamp(value: Any, where: str) -> str:
     if isinstance(value, dt.datetime):
         return iso_utc(value, where)
     if isinstance(value, str):
+        from dateutil.parser import isoparse  # only a timestamp given as a string needs it
+
         try:
             parsed = isoparse(value)
         except (ValueError, OverflowError):
@@ -127,6 +127,8 @@ def timestamp(value: Any, where: str) -> str:
 
 
 def _is_date_only(value: str) -> bool:
+    from dateutil.parser import isoparser
+
     try:
         isoparser().parse_isodate(value)
     except ValueError:

@@ -21,8 +21,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from dateutil.parser import isoparse
-
 MAX_PROPERTIES = 500
 MAX_PROPERTY_PATH_CHARS = 512
 MAX_PROPERTY_VALUE_BYTES = 8192
@@ -224,6 +222,8 @@ def _check_scalar(value: Any, type_name: str, where: str, declared: str) -> None
 
 
 def _is_iso_datetime(text: str) -> bool:
+    from dateutil.parser import isoparse  # only a date property needs it
+
     try:
         isoparse(text)
     except (ValueError, OverflowError):

@@ -7,15 +7,22 @@ user = fs.users.create({"uid": "u1", "display_name": "Ann"})
 fs.events.create({"name": "Signed Up", "user": {"uid": "u1"}})
 """
 
-from fullstory_api import models
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from .._batcher import BatcherStats, BatchingOptions, FlushResult
 from .._calls import ApiResponse
 from ._client import AsyncFullStory, FullStory, init
 from ._events import AsyncEvents, Events
-from ._import import ImportFailure, ImportProgress, ImportResult, ImportStopped
-from ._jobs import AsyncBatchJob, BatchJob, BatchJobOptions, BatchJobResult
 from ._users import AsyncUsers, Users
+
+if TYPE_CHECKING:
+    from fullstory_api import models
+
+    from ._import import ImportFailure, ImportProgress, ImportResult, ImportStopped
+    from ._jobs import AsyncBatchJob, BatchJob, BatchJobOptions, BatchJobResult
 
 __all__ = [
     "ApiResponse",
@@ -40,7 +47,56 @@ __all__ = [
     "models",
 ]
 
+# Imported on first use, not with the package: what a first call does not need (the generated
+# models, batch jobs, import_()) costs nothing until it is used.
+_LAZY_HOMES = {
+    "AsyncBatchJob": "_jobs",
+    "BatchJob": "_jobs",
+    "BatchJobOptions": "_jobs",
+    "BatchJobResult": "_jobs",
+    "ImportFailure": "_import",
+    "ImportProgress": "_import",
+    "ImportResult": "_import",
+    "ImportStopped": "_import",
+}
+
+
+def _publish(value: Any) -> None:
+    """Name the package, not the private module, as the home of a public class or function."""
+    if getattr(value, "__module__", "").startswith(__name__ + "."):
+        value.__module__ = __name__
+
+
+def _load(home: str) -> None:
+    """Import ``._jobs`` or ``._import`` and publish its public names here (as attributes of
+    the package, named as living in it). The package's own modules get these names from here
+    too (``from . import BatchJob``), so they are published whoever asks first."""
+    if home == "_import":
+        _load("_jobs")  # _import builds on _jobs
+    module = importlib.import_module(f"{__name__}.{home}")
+    for name, where in _LAZY_HOMES.items():
+        if where == home and name not in globals():
+            value = getattr(module, name)
+            _publish(value)
+            globals()[name] = value
+
+
+def __getattr__(name: str) -> Any:
+    if name == "models":
+        module = importlib.import_module("fullstory_api.models")
+        globals()[name] = module
+        return module
+    home = _LAZY_HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    _load(home)
+    return globals()[name]
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
 for _name in __all__:
-    _value = globals()[_name]
-    if getattr(_value, "__module__", "").startswith(__name__ + "."):
-        _value.__module__ = __name__
+    if _name in globals():
+        _publish(globals()[_name])

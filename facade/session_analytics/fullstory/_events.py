@@ -5,30 +5,35 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from fullstory_api.models import (
-    BatchCreateEventsResponse,
-    Context,
-    CreateEventRequest,
-    CreateEventResponse,
-    FailedEventsImport,
-)
-
 from .. import _constants as C
 from .. import _inputs
 from .._calls import ApiResponse, run_async, run_sync
-from .._flow import drive_async, drive_sync
 from .._ids import event_id
 from . import _requests as R
-from ._import import ImportResult, importer
-from ._jobs import AsyncBatchJob, BatchJob, BatchJobOptions
 from ._track import check_size, track_payload
 
+# The generated models, batch jobs and import_() are imported by the calls that use them.
 if TYPE_CHECKING:
-    from ._client import AsyncFullStory, FullStory
+    from typing import TypeAlias
 
-EventIn = CreateEventRequest | dict[str, Any]
-EventJob = BatchJob[BatchCreateEventsResponse, FailedEventsImport]
-AsyncEventJob = AsyncBatchJob[BatchCreateEventsResponse, FailedEventsImport]
+    from fullstory_api.models import (
+        BatchCreateEventsResponse,
+        Context,
+        CreateEventRequest,
+        CreateEventResponse,
+        FailedEventsImport,
+    )
+
+    from ._client import AsyncFullStory, FullStory
+    from ._import import ImportResult, importer
+    from ._jobs import AsyncBatchJob, BatchJob, BatchJobOptions
+
+    EventIn: TypeAlias = CreateEventRequest | dict[str, Any]
+    EventJob: TypeAlias = BatchJob[BatchCreateEventsResponse, FailedEventsImport]
+    AsyncEventJob: TypeAlias = AsyncBatchJob[BatchCreateEventsResponse, FailedEventsImport]
+else:
+    from ._users import importer  # imports _import on first use
+
 Listener = Callable[..., Any]
 
 
@@ -90,6 +95,8 @@ class Events(_Tracking):
         options: BatchJobOptions | None = None,
     ) -> EventJob:
         """An events import job of up to 50,000 items; ``shared_context`` applies to each."""
+        from . import BatchJob
+
         return BatchJob(
             self._client,
             "events",
@@ -113,6 +120,8 @@ class Events(_Tracking):
         include_schema: bool = False,
     ) -> ImportResult:
         """Import any number of events through as many jobs as it takes; blocks until done."""
+        from .._flow import drive_sync
+
         flow = importer(
             "events",
             items,
@@ -155,6 +164,8 @@ class AsyncEvents(_Tracking):
         options: BatchJobOptions | None = None,
     ) -> AsyncEventJob:
         """An events import job of up to 50,000 items; ``shared_context`` applies to each."""
+        from . import AsyncBatchJob
+
         return AsyncBatchJob(
             self._client,
             "events",
@@ -178,6 +189,8 @@ class AsyncEvents(_Tracking):
         include_schema: bool = False,
     ) -> ImportResult:
         """Import any number of events through as many jobs as it takes; returns when done."""
+        from .._flow import drive_async
+
         flow = importer(
             "events",
             items,

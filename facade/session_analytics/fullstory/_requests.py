@@ -5,58 +5,47 @@ Pure functions shared by the sync and async clients; nothing here does I/O.
 
 from __future__ import annotations
 
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
-from fullstory_api.api.events import (
-    create_batch_events_import_job,
-    create_event,
-    get_batch_events_import_errors,
-    get_batch_events_import_status,
-    get_batch_events_imports,
-)
-from fullstory_api.api.users import (
-    create_batch_user_import_job,
-    create_user,
-    delete_user,
-    delete_user_by_uid,
-    get_batch_user_import_errors,
-    get_batch_user_import_status,
-    get_batch_user_imports,
-    get_user,
-    list_users,
-    update_user,
-)
-from fullstory_api.models import (
-    CreateBatchEventsImportJobRequest,
-    CreateBatchEventsImportJobResponse,
-    CreateBatchUserImportJobRequest,
-    CreateBatchUserImportJobResponse,
-    CreateEventRequest,
-    CreateEventResponse,
-    CreateUserRequest,
-    CreateUserResponse,
-    DeleteUserResponse,
-    GetBatchEventsImportErrorsResponse,
-    GetBatchEventsImportsResponse,
-    GetBatchUserImportErrorsResponse,
-    GetBatchUserImportsResponse,
-    GetUserResponse,
-    JobResultsPending,
-    JobStatusResponse,
-    ListUsersResponse,
-    UpdateUserRequest,
-    UpdateUserResponse,
-)
 from fullstory_api.types import UNSET
 
 from .. import _inputs
 from .._calls import Call
 from ..errors import FSInvalidArgumentError
 
+# Each builder imports the generated operation it calls, on first use: those import the
+# generated models, which a program that only tracks events never needs.
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from fullstory_api.models import (
+        CreateBatchEventsImportJobRequest,
+        CreateBatchEventsImportJobResponse,
+        CreateBatchUserImportJobRequest,
+        CreateBatchUserImportJobResponse,
+        CreateEventRequest,
+        CreateEventResponse,
+        CreateUserRequest,
+        CreateUserResponse,
+        DeleteUserResponse,
+        GetBatchEventsImportErrorsResponse,
+        GetBatchEventsImportsResponse,
+        GetBatchUserImportErrorsResponse,
+        GetBatchUserImportsResponse,
+        GetUserResponse,
+        JobStatusResponse,
+        ListUsersResponse,
+        UpdateUserRequest,
+        UpdateUserResponse,
+    )
+
+    CreateJobResponse: TypeAlias = (
+        CreateBatchUserImportJobResponse | CreateBatchEventsImportJobResponse
+    )
+    ImportsPage: TypeAlias = GetBatchUserImportsResponse | GetBatchEventsImportsResponse
+    ErrorsPage: TypeAlias = GetBatchUserImportErrorsResponse | GetBatchEventsImportErrorsResponse
+
 Kind = Literal["users", "events"]
-CreateJobResponse = CreateBatchUserImportJobResponse | CreateBatchEventsImportJobResponse
-ImportsPage = GetBatchUserImportsResponse | GetBatchEventsImportsResponse
-ErrorsPage = GetBatchUserImportErrorsResponse | GetBatchEventsImportErrorsResponse
 
 
 def _opt(value: Any) -> Any:
@@ -90,7 +79,10 @@ class PreparedBody:
 
 
 def create_user_call(user: Any, idempotency_key: str | None) -> Call[CreateUserResponse]:
-    body = cast(CreateUserRequest, PreparedBody(_inputs.user_request(user)))
+    from fullstory_api.api.users import create_user
+    from fullstory_api.models import CreateUserResponse
+
+    body = cast("CreateUserRequest", PreparedBody(_inputs.user_request(user)))
     return Call(
         create_user,
         {"body": body, "idempotency_key": _key(idempotency_key)},
@@ -100,6 +92,9 @@ def create_user_call(user: Any, idempotency_key: str | None) -> Call[CreateUserR
 
 
 def get_user_call(user_id: str, include_schema: bool) -> Call[GetUserResponse]:
+    from fullstory_api.api.users import get_user
+    from fullstory_api.models import GetUserResponse
+
     user_id = _inputs.identifier(user_id, "id")
     return Call(
         get_user,
@@ -118,6 +113,9 @@ def list_users_call(
     page_token: str | None,
     include_schema: bool,
 ) -> Call[ListUsersResponse]:
+    from fullstory_api.api.users import list_users
+    from fullstory_api.models import ListUsersResponse
+
     for name, value in (("uid", uid), ("email", email), ("display_name", display_name)):
         if value is not None and not isinstance(value, str):
             raise FSInvalidArgumentError(f"{name} must be a string", field=name)
@@ -141,7 +139,10 @@ def list_users_call(
 
 
 def update_user_call(user_id: str, changes: Any) -> Call[UpdateUserResponse]:
-    body = cast(UpdateUserRequest, PreparedBody(_inputs.user_request(changes)))
+    from fullstory_api.api.users import update_user
+    from fullstory_api.models import UpdateUserResponse
+
+    body = cast("UpdateUserRequest", PreparedBody(_inputs.user_request(changes)))
     user_id = _inputs.identifier(user_id, "id")
     return Call(
         update_user,
@@ -152,6 +153,9 @@ def update_user_call(user_id: str, changes: Any) -> Call[UpdateUserResponse]:
 
 
 def delete_user_call(user_id: str | None, uid: str | None) -> Call[DeleteUserResponse]:
+    from fullstory_api.api.users import delete_user, delete_user_by_uid
+    from fullstory_api.models import DeleteUserResponse
+
     if (user_id is None) == (uid is None):
         raise FSInvalidArgumentError(
             "give exactly one of id (the FullStory id) and uid (your own id) to delete a user",
@@ -168,7 +172,10 @@ def delete_user_call(user_id: str | None, uid: str | None) -> Call[DeleteUserRes
 
 
 def create_event_call(event: Any, idempotency_key: str | None) -> Call[CreateEventResponse]:
-    body = cast(CreateEventRequest, PreparedBody(_inputs.event_request(event)))
+    from fullstory_api.api.events import create_event
+    from fullstory_api.models import CreateEventResponse
+
+    body = cast("CreateEventRequest", PreparedBody(_inputs.event_request(event)))
     return Call(
         create_event,
         {"body": body, "idempotency_key": _key(idempotency_key)},
@@ -193,12 +200,19 @@ def create_job_call(
     idempotency_key: str | None,
 ) -> Call[Any]:
     """``items`` must already be prepared with :func:`prepare_item`."""
+    from fullstory_api.api.events import create_batch_events_import_job
+    from fullstory_api.api.users import create_batch_user_import_job
+    from fullstory_api.models import (
+        CreateBatchEventsImportJobResponse,
+        CreateBatchUserImportJobResponse,
+    )
+
     body: dict[str, Any] = {"requests": items}
     if kind == "users":
         return Call(
             create_batch_user_import_job,
             {
-                "body": cast(CreateBatchUserImportJobRequest, PreparedBody(body)),
+                "body": cast("CreateBatchUserImportJobRequest", PreparedBody(body)),
                 "idempotency_key": _key(idempotency_key),
             },
             CreateBatchUserImportJobResponse,
@@ -209,7 +223,7 @@ def create_job_call(
     return Call(
         create_batch_events_import_job,
         {
-            "body": cast(CreateBatchEventsImportJobRequest, PreparedBody(body)),
+            "body": cast("CreateBatchEventsImportJobRequest", PreparedBody(body)),
             "idempotency_key": _key(idempotency_key),
         },
         CreateBatchEventsImportJobResponse,
@@ -218,6 +232,10 @@ def create_job_call(
 
 
 def job_status_call(kind: Kind, job_id: str) -> Call[JobStatusResponse]:
+    from fullstory_api.api.events import get_batch_events_import_status
+    from fullstory_api.api.users import get_batch_user_import_status
+    from fullstory_api.models import JobStatusResponse
+
     operation = get_batch_user_import_status if kind == "users" else get_batch_events_import_status
     # A poll is not retried by the transport: the job poller counts failed polls itself.
     job_id = _inputs.identifier(job_id, "job_id")
@@ -233,6 +251,14 @@ def job_status_call(kind: Kind, job_id: str) -> Call[JobStatusResponse]:
 def job_imports_call(
     kind: Kind, job_id: str, page_token: str | None, include_schema: bool
 ) -> Call[Any]:
+    from fullstory_api.api.events import get_batch_events_imports
+    from fullstory_api.api.users import get_batch_user_imports
+    from fullstory_api.models import (
+        GetBatchEventsImportsResponse,
+        GetBatchUserImportsResponse,
+        JobResultsPending,
+    )
+
     operation = get_batch_user_imports if kind == "users" else get_batch_events_imports
     returns = GetBatchUserImportsResponse if kind == "users" else GetBatchEventsImportsResponse
     return Call(
@@ -245,6 +271,14 @@ def job_imports_call(
 
 
 def job_errors_call(kind: Kind, job_id: str, page_token: str | None) -> Call[Any]:
+    from fullstory_api.api.events import get_batch_events_import_errors
+    from fullstory_api.api.users import get_batch_user_import_errors
+    from fullstory_api.models import (
+        GetBatchEventsImportErrorsResponse,
+        GetBatchUserImportErrorsResponse,
+        JobResultsPending,
+    )
+
     operation = get_batch_user_import_errors if kind == "users" else get_batch_events_import_errors
     returns = (
         GetBatchUserImportErrorsResponse if kind == "users" else GetBatchEventsImportErrorsResponse

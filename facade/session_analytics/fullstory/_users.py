@@ -5,32 +5,46 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from fullstory_api.models import (
-    BatchUserImportRequest,
-    BatchUserImportResponse,
-    CreateUserRequest,
-    CreateUserResponse,
-    DeleteUserResponse,
-    FailedUserImport,
-    GetUserResponse,
-    ListUsersResponse,
-    UpdateUserRequest,
-    UpdateUserResponse,
-)
-
 from .. import _constants as C
 from .._calls import ApiResponse, run_async, run_sync
-from .._flow import drive_async, drive_sync
 from . import _requests as R
-from ._import import ImportResult, importer
-from ._jobs import AsyncBatchJob, BatchJob, BatchJobOptions
 
+# The generated models, batch jobs and import_() are imported by the calls that use them.
 if TYPE_CHECKING:
-    from ._client import AsyncFullStory, FullStory
+    from typing import TypeAlias
 
-UserIn = CreateUserRequest | UpdateUserRequest | dict[str, Any]
-UserJob = BatchJob[BatchUserImportResponse, FailedUserImport]
-AsyncUserJob = AsyncBatchJob[BatchUserImportResponse, FailedUserImport]
+    from fullstory_api.models import (
+        BatchUserImportRequest,
+        BatchUserImportResponse,
+        CreateUserRequest,
+        CreateUserResponse,
+        DeleteUserResponse,
+        FailedUserImport,
+        GetUserResponse,
+        ListUsersResponse,
+        UpdateUserRequest,
+        UpdateUserResponse,
+    )
+
+    from ._client import AsyncFullStory, FullStory
+    from ._import import ImportResult, importer
+    from ._jobs import AsyncBatchJob, BatchJob, BatchJobOptions
+
+    UserIn: TypeAlias = CreateUserRequest | UpdateUserRequest | dict[str, Any]
+    UserJob: TypeAlias = BatchJob[BatchUserImportResponse, FailedUserImport]
+    AsyncUserJob: TypeAlias = AsyncBatchJob[BatchUserImportResponse, FailedUserImport]
+else:
+
+    def importer(*args, **kwargs):
+        """``_import.importer``, imported by the first ``import_()``."""
+        from . import _load
+
+        _load("_import")  # the package publishes ImportResult & co. whoever imports them first
+        from ._import import importer
+
+        return importer(*args, **kwargs)
+
+
 Listener = Callable[..., Any]
 
 
@@ -152,6 +166,8 @@ class Users:
         options: BatchJobOptions | None = None,
     ) -> UserJob:
         """A users import job of up to 50,000 items: ``add()``, ``on()``, then ``execute()``."""
+        from . import BatchJob
+
         return BatchJob(
             self._client,
             "users",
@@ -174,6 +190,8 @@ class Users:
         include_schema: bool = False,
     ) -> ImportResult:
         """Import any number of users through as many jobs as it takes; blocks until done."""
+        from .._flow import drive_sync
+
         flow = importer(
             "users",
             items,
@@ -312,6 +330,8 @@ class AsyncUsers:
         options: BatchJobOptions | None = None,
     ) -> AsyncUserJob:
         """An import job of up to 50,000 items: ``add()``, ``on()``, then ``execute()``."""
+        from . import AsyncBatchJob
+
         return AsyncBatchJob(
             self._client,
             "users",
@@ -334,6 +354,8 @@ class AsyncUsers:
         include_schema: bool = False,
     ) -> ImportResult:
         """Import any number of items through as many jobs as it takes; returns when done."""
+        from .._flow import drive_async
+
         flow = importer(
             "users",
             items,
