@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import attrs
 
 from . import _json
+from ._concurrency import ConcurrencyLimit
 from ._retry import RetryPolicy, is_retryable_exception, maybe_delivered
 from .errors import InvalidArgumentError
 
@@ -82,6 +83,14 @@ def _number(
     return check
 
 
+def _optional(check: Any) -> Any:
+    def optional(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is not None:
+            check(instance, attribute, value)
+
+    return optional
+
+
 def _callable_or_none(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value is not None and not callable(value):
         raise InvalidArgumentError(f"{attribute.name} must be callable", field=attribute.name)
@@ -108,7 +117,10 @@ class BatchingOptions:
         overflow: "drop_newest" (refuse the new event: counted, on_drop, logged) or "block"
             (the caller waits up to ``block_timeout`` seconds for room, then the event is
             dropped); "block" is for sync clients only.
-        concurrency: requests in flight at once.
+        concurrency: the most requests in flight at once (None: the API's default).
+        min_concurrency: the fewest (None: the API's default; equal to ``concurrency``: a
+            fixed number). In between, the number adapts to the round trip and to the
+            server's answers (see ``_concurrency``).
         retry_initial_delay / retry_max_delay: back-off between attempts of one batch.
         max_retry_time: seconds a batch is retried before it goes to ``on_error``.
         on_error: ``f(events, error)`` for events given up on; events are dicts.
@@ -131,7 +143,12 @@ class BatchingOptions:
         default="drop_newest", validator=_overflow
     )
     block_timeout: float = attrs.field(default=1.0, validator=_number(0))
-    concurrency: int = attrs.field(default=1, validator=_number(1, integer=True))
+    concurrency: int | None = attrs.field(
+        default=None, validator=_optional(_number(1, integer=True))
+    )
+    min_concurrency: int | None = attrs.field(
+        default=None, validator=_optional(_number(1, integer=True))
+    )
     retry_initial_delay: float = attrs.field(default=0.1, validator=_number(0))
     retry_max_delay: float = attrs.field(default=1.0, validator=_number(0))
     max_retry_time: float = attrs.field(default=600.0, validator=_number(0))
@@ -139,6 +156,27 @@ class BatchingOptions:
     on_drop: DropListener | None = attrs.field(default=None, validator=_callable_or_none)
     spool_path: str | os.PathLike[str] | None = None
     shutdown_timeout: float = attrs.field(default=DEFAULT_SHUTDOWN_TIMEOUT_S, validator=_number(0))
+
+    def __attrs_post_init__(self) -> None:
+        low, high = self.min_concurrency, self.concurrency
+        if low is not None and high is not None and low > high:
+            raise InvalidArgumentError(
+                f"min_concurrency ({low}) must not be above concurrency ({high})",
+                field="min_concurrency",
+            )
+
+    def with_concurrency(self, floor: int, ceiling: int) -> BatchingOptions:
+        """These options with an API's defaults for the concurrency settings left out: the
+        ceiling when none is given, and a floor no higher than the ceiling."""
+        high = self.concurrency if self.concurrency is not None else ceiling
+        low = self.min_concurrency if self.min_concurrency is not None else min(floor, high)
+        return attrs.evolve(self, concurrency=high, min_concurrency=low)
+
+    def concurrency_range(self) -> tuple[int, int]:
+        """(floor, ceiling); a batcher given no concurrency at all sends one at a time."""
+        high = self.concurrency if self.concurrency is not None else 1
+        low = self.min_concurrency if self.min_concurrency is not None else high
+        return low, high
 
 
 @attrs.frozen
@@ -222,6 +260,7 @@ class _Batch:
     size: int  # bytes
     seq: int  # entries taken from the queue before this batch (flush() waits by it)
     attempts: int = 0
+    sent_at: float = 0.0  # when its current attempt was taken
     # Events of this batch that may already have arrived (a dropped answer; or adopted from a
     # dead process's spool after an attempt): re-sending them may duplicate where nothing dedupes.
     suspects: int = 0
@@ -284,7 +323,7 @@ class _Core:
         "_refill_lock",
         "_unlogged_drops",
         "attempted_rows",
-        "breaker_threshold",
+        "batch_cap",
         "bytes",
         "delivered",
         "dropped",
@@ -295,6 +334,7 @@ class _Core:
         "flush_target",
         "in_flight",
         "items",
+        "limiter",
         "lock",
         "log",
         "name",
@@ -306,6 +346,7 @@ class _Core:
         "retried",
         "room_bytes",
         "room_events",
+        "sending",
         "spool",
         "stopping",
         "taken",
@@ -321,8 +362,6 @@ class _Core:
             max_delay_s=options.retry_max_delay,
             max_retry_after_s=math.inf,
         )
-        # When this many sends failed in a row, the whole batcher waits out the back-off.
-        self.breaker_threshold = max(2, options.concurrency)
         # Read on every event: plain attributes are faster than the options' fields.
         self._max_events = options.max_queue_events
         self._max_bytes = options.max_queue_bytes
@@ -346,6 +385,12 @@ class _Core:
         self._parked_seq = 0
         self.paused_until = 0.0
         self.failures_in_a_row = 0
+        floor, ceiling = self.options.concurrency_range()
+        self.limiter = ConcurrencyLimit(floor, ceiling)
+        self.sending = 0  # batches taken for an attempt whose outcome is not recorded yet
+        # The most events a new batch takes: smaller for a while after a lost answer, so that
+        # a resend that may duplicate costs less (see next_step).
+        self.batch_cap = self.options.max_batch_events
         self.enqueued = self.delivered = self.retried = self.dropped = 0
         self.failed = self.possible_duplicates = 0
         self._unlogged_drops: dict[str, int] = {}  # dropped since the last warning, by reason
@@ -442,8 +487,12 @@ class _Core:
     # ---- taking (worker, lock held) -----------------------------------------------------------
 
     def ready(self, now: float) -> bool:
-        if now < self.paused_until:
+        if now < self.paused_until or self.sending >= self.limiter.allowed():
             return False
+        return self._due(now)
+
+    def _due(self, now: float) -> bool:
+        """Whether a batch is due to go out, whatever the limits on sending."""
         if self.parked and self.parked[0][0] <= now:
             return True
         if not self.items:
@@ -470,11 +519,14 @@ class _Core:
 
     def take(self, now: float) -> _Batch:
         """The next batch to send: a parked one that is due, else a new one from the queue."""
+        self.sending += 1
         if self.parked and self.parked[0][0] <= now:
-            return heapq.heappop(self.parked)[2]
+            parked = heapq.heappop(self.parked)[2]
+            parked.sent_at = now
+            return parked
         entries: list[Entry] = []
         size = 0
-        limit_events, limit_bytes = self.options.max_batch_events, self.options.max_batch_bytes
+        limit_events, limit_bytes = self.batch_cap, self.options.max_batch_bytes
         while self.items and len(entries) < limit_events:
             payload = self.items[0][0]
             if entries and size + len(payload) > limit_bytes:
@@ -483,7 +535,7 @@ class _Core:
             size += len(payload)
         self.bytes -= size
         # What is left keeps the age of the oldest: a backlog past its interval drains at once.
-        batch = _Batch(entries, now, size, self.taken)
+        batch = _Batch(entries, now, size, self.taken, sent_at=now)
         self.taken += len(entries)
         self.room_events -= len(entries)
         self.room_bytes -= size
@@ -499,8 +551,31 @@ class _Core:
         with self.lock:
             if batch.abandoned:
                 return
-            self._parked_seq += 1
-            heapq.heappush(self.parked, (time.monotonic() + delay, self._parked_seq, batch))
+            due = time.monotonic() + delay
+            for piece in self._split(batch):
+                self._parked_seq += 1
+                heapq.heappush(self.parked, (due, self._parked_seq, piece))
+
+    def _split(self, batch: _Batch) -> list[_Batch]:
+        """A batch bigger than the batch cap (after a lost answer) is retried in pieces, so a
+        second lost answer costs one piece's possible duplicates, not the whole batch's."""
+        entries, cap = batch.entries, self.batch_cap
+        if len(entries) <= cap:
+            return [batch]
+        pieces = []
+        shared = 0
+        for start in range(0, len(entries), cap):
+            part = entries[start : start + cap]
+            suspects = batch.suspects * len(part) // len(entries)
+            shared += suspects
+            size = sum(len(payload) for payload, _, _ in part)
+            pieces.append(
+                _Batch(part, batch.started, size, batch.seq, batch.attempts, suspects=suspects)
+            )
+        pieces[-1].suspects += batch.suspects - shared
+        self.in_flight.remove(batch)
+        self.in_flight.extend(pieces)
+        return pieces
 
     def idle(self) -> bool:
         return not self.items and not self.in_flight
@@ -522,6 +597,9 @@ class _Core:
 
     def next_step(self, batch: _Batch, outcome: Outcome, deduplicates: bool) -> float | None:
         """Record an outcome: None when the batch is settled, else seconds until its retry."""
+        now = time.monotonic()
+        with self.lock:
+            self._attempt_over(batch, outcome, now)
         if isinstance(outcome, Delivered):
             with self.lock:
                 self.failures_in_a_row = 0
@@ -535,7 +613,6 @@ class _Core:
         if outcome.retry_after is not None:
             delay = max(delay, outcome.retry_after)
         # Give up now rather than wait past max_retry_time (a long Retry-After included).
-        now = time.monotonic()
         out_of_time = now + delay - batch.started > self.options.max_retry_time
         if not outcome.retryable or out_of_time:
             self._settle(batch, delivered=False, deduplicates=deduplicates)
@@ -544,9 +621,26 @@ class _Core:
         with self.lock:
             self.retried += len(batch.entries)
             self.failures_in_a_row += 1
-            if self.failures_in_a_row >= self.breaker_threshold:
+            # Every send in flight failed: the whole batcher waits out the back-off.
+            if self.failures_in_a_row >= max(2, self.limiter.allowed()):
                 self.paused_until = max(self.paused_until, now + delay)
         return delay
+
+    def _attempt_over(self, batch: _Batch, outcome: Outcome, now: float) -> None:
+        """An attempt ended (lock held): free its slot, and let the answer steer how many
+        requests go out at once and how big the next batches are."""
+        self.sending -= 1
+        if isinstance(outcome, Delivered):
+            self.limiter.delivered(batch.sent_at, now, saturated=self._due(now))
+            if self.batch_cap < self.options.max_batch_events:
+                self.batch_cap = min(self.options.max_batch_events, 2 * self.batch_cap)
+            return
+        if outcome.retryable:
+            self.limiter.congested(batch.sent_at, now, rate_limited=outcome.retry_after is not None)
+        if outcome.maybe_delivered:
+            # The answer was lost: smaller batches for a while (doubling back with each
+            # delivery), so the next lost answer leaves fewer possible duplicates.
+            self.batch_cap = max(1, min(self.batch_cap, len(batch.entries)) // 8)
 
     def _settle(self, batch: _Batch, *, delivered: bool, deduplicates: bool) -> None:
         with self.lock:
@@ -606,6 +700,7 @@ class _Core:
                 batch.abandoned = True
             self.in_flight = [b for b in self.in_flight if not b.abandoned]
             self.parked.clear()
+            self.sending = 0  # the tasks that were sending are gone
             self.first_at = time.monotonic() - self.options.flush_interval
 
     def stats(self) -> BatcherStats:
@@ -866,8 +961,13 @@ class Batcher:
         _register(self)
 
     def _init_sync(self) -> None:
+        # Workers wait on ``_wake`` and are woken one at a time (a woken worker that finds
+        # nothing to do sleeps again); ``flush()`` and blocked callers wait on ``_settled``,
+        # which every settled attempt notifies.
         self._wake = threading.Condition(self._core.lock)
+        self._settled = threading.Condition(self._core.lock)
         self._workers: list[threading.Thread] = []
+        self._idle = 0  # workers waiting for work
         self._stop_now = threading.Event()
         self._accepting = True
         self._started = False
@@ -884,7 +984,7 @@ class Batcher:
         with self._wake:
             accepted = self._accepting and core.fits(len(payload))
             if not accepted and self._accepting and core.options.overflow == "block":
-                self._wake.wait_for(
+                self._settled.wait_for(
                     lambda: core.fits(len(payload)) or not self._accepting,
                     core.options.block_timeout,
                 )
@@ -903,18 +1003,22 @@ class Batcher:
         return False
 
     def _start(self) -> None:
+        """Start the fewest workers; more start when the concurrency limit grows."""
         with self._start_lock:
             if self._started:
                 return
-            for index in range(self._core.options.concurrency):
-                worker = threading.Thread(
-                    target=self._work,
-                    name=f"session-analytics-{self._core.name}-{index}",
-                    daemon=True,
-                )
-                self._workers.append(worker)
-                worker.start()
+            for _ in range(self._core.limiter.floor):
+                self._spawn()
             self._started = True
+
+    def _spawn(self) -> None:
+        worker = threading.Thread(
+            target=self._work,
+            name=f"session-analytics-{self._core.name}-{len(self._workers)}",
+            daemon=True,
+        )
+        self._workers.append(worker)
+        worker.start()
 
     def flush(self, timeout: float = 10.0) -> FlushResult:
         """Send everything queued now; wait up to ``timeout`` seconds for it to be delivered.
@@ -934,7 +1038,7 @@ class Batcher:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
-                self._wake.wait(min(left, 0.05))
+                self._settled.wait(min(left, 0.05))
             return FlushResult(core.unsettled_before(target))
 
     def stop(self, timeout: float = 10.0) -> FlushResult:
@@ -956,12 +1060,13 @@ class Batcher:
         if stopped:
             core.log_unlogged_drops()  # refused after an earlier stop
             return FlushResult(core.pending())
-        for worker in self._workers:
+        for worker in list(self._workers):
             worker.join(max(0.0, deadline - time.monotonic()))
         pending = core.pending()
         self._stop_now.set()
         with self._wake:
             self._wake.notify_all()
+            self._settled.notify_all()
         _shutdown_report(core, core.abandon_all())
         core.close_spool(pending)
         core.log_unlogged_drops()
@@ -991,11 +1096,24 @@ class Batcher:
                     now = time.monotonic()
                     if core.ready(now):
                         batch = core.take(now)
-                        self._wake.notify_all()  # flush() waiters
                         break
                     if core.stopping and core.workers_done():
+                        self._wake.notify()  # pass it on: the next worker ends too
                         return
+                    self._idle += 1
                     self._wake.wait(core.wait_time(now))
+                    self._idle -= 1
+                # More is due, a slot is free and nobody waits to take it: one more worker.
+                grow = (
+                    not self._idle
+                    and len(self._workers) < core.limiter.ceiling
+                    and core.ready(now)
+                    and not core.stopping
+                )
+                if grow:
+                    self._spawn()
+                elif self._idle and core.ready(now):
+                    self._wake.notify()
             self._deliver(batch)
             _refill_safely(core)
 
@@ -1017,7 +1135,8 @@ class Batcher:
                 _report(core, core.options.on_error, batch.entries, error)
         finally:
             with self._wake:
-                self._wake.notify_all()  # room for blocked callers; flush() waiters
+                self._settled.notify_all()  # room for blocked callers; flush() waiters
+                self._wake.notify()  # a slot is free
 
     def _after_fork(self) -> None:
         accepting = self._accepting  # a client the parent had stopped stays stopped
@@ -1064,6 +1183,7 @@ class AsyncBatcher:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._idle = 0  # worker tasks waiting for work
         self._stop_now: asyncio.Event | None = None
         self._accepting = True
 
@@ -1114,10 +1234,16 @@ class AsyncBatcher:
         self._loop = loop
         self._wake = asyncio.Event()
         self._stop_now = asyncio.Event()
-        self._tasks = [
-            loop.create_task(self._work(), name=f"session-analytics-{self._core.name}-{i}")
-            for i in range(self._core.options.concurrency)
-        ]
+        self._tasks = []
+        self._idle = 0
+        for _ in range(self._core.limiter.floor):
+            self._spawn()
+
+    def _spawn(self) -> None:
+        """One more worker task (the fewest start at once; more as the limit grows)."""
+        assert self._loop is not None
+        name = f"session-analytics-{self._core.name}-{len(self._tasks)}"
+        self._tasks.append(self._loop.create_task(self._work(), name=name))
 
     async def flush(self, timeout: float = 10.0) -> FlushResult:
         import asyncio
@@ -1193,11 +1319,24 @@ class AsyncBatcher:
                 wait = core.wait_time(now)
                 if batch is None:
                     wake.clear()
+                grow = (
+                    batch is not None
+                    and not self._idle
+                    and len(self._tasks) < core.limiter.ceiling
+                    and not core.stopping
+                    and core.ready(now)
+                )
             if finished:
                 return
+            if grow:
+                self._spawn()
             if batch is None:
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(wake.wait(), wait)
+                self._idle += 1
+                try:
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(wake.wait(), wait)
+                finally:
+                    self._idle -= 1
                 continue
             await self._deliver(batch)
             _refill_safely(core)
@@ -1222,6 +1361,10 @@ class AsyncBatcher:
             core.next_step(batch, Failed(error, retryable=False), self._sender.deduplicates)
             if not batch.abandoned:
                 _report(core, core.options.on_error, batch.entries, error)
+        with core.lock:
+            due = self._idle and core.ready(time.monotonic())
+        if due and self._wake is not None:
+            self._wake.set()  # a slot is free and work is due: an idle task takes it
 
     def _after_fork(self) -> None:
         accepting = self._accepting

@@ -28,3 +28,10 @@ DEFAULT_IMPORT_JOBS_IN_FLIGHT = 4
 RETRY_COUNT_HEADER = "Session-Analytics-Retry-Count"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 INTEGRATION_SOURCE_HEADER = "Integration-Source"
+
+# Requests in flight for the event batchers: adaptive between these (see _concurrency.py).
+# track() sends one event per request, so its ceiling is what holds 1,000 events/s at 150 ms.
+TRACK_MIN_CONCURRENCY = 4
+TRACK_MAX_CONCURRENCY = 128
+SMARTLOOK_MIN_CONCURRENCY = 1
+SMARTLOOK_MAX_CONCURRENCY = 8

@@ -22,6 +22,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Generator, Iterator
 from contextvars import ContextVar
+from typing import Any
 
 import attrs
 import httpx
@@ -29,6 +30,7 @@ import httpx
 from . import _constants as C
 from ._retry import Decision, RetryPolicy, maybe_delivered
 from ._version import __version__
+from .errors import InvalidArgumentError
 
 logger = logging.getLogger("session_analytics")
 
@@ -81,12 +83,17 @@ def new_idempotency_key() -> str:
     return str(uuid.uuid4())
 
 
+def auth_header(api_key: str) -> str:
+    """The Authorization value: ``Basic <key>``, or the value itself when it holds a space."""
+    return api_key if " " in api_key.strip() else f"Basic {api_key}"
+
+
 class FullStoryAuth(httpx.Auth):
     """``Authorization: Basic <key>``: the key exactly as issued, no base64 step. A value that
     already holds a space (a full header value) is sent unchanged."""
 
     def __init__(self, api_key: str) -> None:
-        self._header = api_key if " " in api_key.strip() else f"Basic {api_key}"
+        self._header = auth_header(api_key)
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers["Authorization"] = self._header
@@ -279,6 +286,192 @@ class _AsyncThroughClient(httpx.AsyncBaseTransport):
         return await self._client.send(request, stream=True)
 
 
+# ---- the direct path: one POST route, past the client layer --------------------------------
+
+
+def uses_proxy(url: str) -> bool:
+    """Whether the environment routes ``url`` through a proxy (HTTP(S)_PROXY, ALL_PROXY, less
+    NO_PROXY), as httpx's own clients would."""
+    import urllib.request
+
+    parsed = httpx.URL(url)
+    proxies = urllib.request.getproxies()
+    if not (proxies.get(parsed.scheme) or proxies.get("all")):
+        return False
+    return not urllib.request.proxy_bypass(parsed.host)
+
+
+def _as_httpx_error(error: Exception) -> httpx.HTTPError:
+    """httpcore's exceptions carry the same names as httpx's: name for name."""
+    kind = getattr(httpx, type(error).__name__, httpx.TransportError)
+    if not (isinstance(kind, type) and issubclass(kind, httpx.TransportError)):
+        kind = httpx.TransportError
+    return kind(str(error))
+
+
+@attrs.frozen
+class Answer:
+    """What the direct path read back: enough to judge the outcome without an httpx.Response
+    (which is only built for an error status, see ``response()``)."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    content: bytes
+
+    def response(self) -> httpx.Response:
+        return httpx.Response(self.status, headers=self.headers, content=self.content)
+
+
+class DirectPost:
+    """POSTs to one URL straight through httpcore: the headers are built once, and each request
+    gets a connection of its own, kept alive and reused last-in first-out.
+
+    One request per event at 100+ in flight is where a general client costs most: httpx builds
+    and merges a request and a response object per call, and a shared pool scans all of its
+    connections per request (and, holding more requests than ``max_keepalive_connections``,
+    closes connections as they go idle, so every event pays a handshake). Here a request takes
+    a single-connection pool off a stack and puts it back: as many connections as the most
+    requests ever in flight, none opened twice. With ``http2`` one shared pool multiplexes the
+    requests over few connections instead.
+
+    Only for the default transport: with a proxy in the environment, your own ``http_client``
+    or ``transport``, the client's general path is used (see ``usable``).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        headers: dict[str, str],
+        timeout: float,
+        *,
+        http2: bool = False,
+        asynchronous: bool = False,
+    ) -> None:
+        import httpcore
+
+        self._httpcore = httpcore
+        self._errors = (
+            httpcore.TimeoutException,
+            httpcore.NetworkError,
+            httpcore.ProtocolError,
+            httpcore.ProxyError,
+            httpcore.UnsupportedProtocol,
+        )
+        parsed = httpx.URL(url)
+        self._url = httpcore.URL(str(parsed))
+        host = parsed.netloc.decode("ascii")
+        self._headers = [(b"Host", host.encode("ascii"))] + [
+            (name.encode("ascii"), value.encode("latin-1")) for name, value in headers.items()
+        ]
+        self._extensions = {
+            "timeout": {
+                "connect": min(timeout, C.DEFAULT_CONNECT_TIMEOUT_S),
+                "read": timeout,
+                "write": timeout,
+                "pool": timeout,
+            }
+        }
+        self._tls = httpx.create_ssl_context() if parsed.scheme == "https" else None
+        self._http2 = http2
+        self._asynchronous = asynchronous
+        self._free: list[Any] = []  # pools not in use, most recently used last
+        self._all: list[Any] = []
+        self._shared = self._new_pool() if http2 else None
+
+    def _new_pool(self) -> Any:
+        cls = (
+            self._httpcore.AsyncConnectionPool
+            if self._asynchronous
+            else self._httpcore.ConnectionPool
+        )
+        pool = cls(
+            ssl_context=self._tls,
+            max_connections=C.MAX_CONNECTIONS if self._http2 else 1,
+            http1=True,
+            http2=self._http2,
+            socket_options=NO_DELAY,
+        )
+        self._all.append(pool)
+        return pool
+
+    def _take(self) -> Any:
+        if self._shared is not None:
+            return self._shared
+        try:
+            return self._free.pop()  # list.pop and append are atomic: no lock needed
+        except IndexError:
+            return self._new_pool()
+
+    def _give_back(self, pool: Any) -> None:
+        if pool is not self._shared:
+            self._free.append(pool)
+
+    def _request(self, content: bytes, headers: list[tuple[bytes, bytes]]) -> Any:
+        return self._httpcore.Request(
+            b"POST",
+            self._url,
+            headers=[*self._headers, (b"Content-Length", str(len(content)).encode()), *headers],
+            content=content,
+            extensions=self._extensions,
+        )
+
+    def post(self, content: bytes, headers: list[tuple[bytes, bytes]]) -> Answer:
+        """One attempt. Raises httpx.HTTPError (a transport error) like an httpx client would."""
+        pool = self._take()
+        try:
+            response = pool.handle_request(self._request(content, headers))
+            try:
+                body = response.read()
+            finally:
+                response.close()
+        except self._errors as error:
+            raise _as_httpx_error(error) from error
+        finally:
+            self._give_back(pool)
+        return Answer(response.status, response.headers, body)
+
+    async def apost(self, content: bytes, headers: list[tuple[bytes, bytes]]) -> Answer:
+        pool = self._take()
+        try:
+            response = await pool.handle_async_request(self._request(content, headers))
+            try:
+                body = await response.aread()
+            finally:
+                await response.aclose()
+        except self._errors as error:
+            raise _as_httpx_error(error) from error
+        finally:
+            self._give_back(pool)
+        return Answer(response.status, response.headers, body)
+
+    def connections(self) -> int:
+        """Pools made so far (each holds at most one connection without http2)."""
+        return len(self._all)
+
+    def close(self) -> None:
+        pools, self._all, self._free = self._all, [], []
+        for pool in pools:
+            pool.close()
+
+    async def aclose(self) -> None:
+        pools, self._all, self._free = self._all, [], []
+        for pool in pools:
+            await pool.aclose()
+
+
+def require_h2(http2: bool, error: type[InvalidArgumentError] = InvalidArgumentError) -> bool:
+    """``http2`` as given, once we know the h2 package is there to speak it."""
+    if http2:
+        try:
+            import h2  # noqa: F401
+        except ImportError:
+            raise error(
+                "http2=True needs the h2 package: pip install 'session-analytics[http2]'",
+                field="http2",
+            ) from None
+    return http2
+
+
 def _limits() -> httpx.Limits:
     return httpx.Limits(
         max_connections=C.MAX_CONNECTIONS, max_keepalive_connections=C.MAX_KEEPALIVE_CONNECTIONS
@@ -289,7 +482,7 @@ def _timeout(seconds: float) -> httpx.Timeout:
     return httpx.Timeout(seconds, connect=min(seconds, C.DEFAULT_CONNECT_TIMEOUT_S))
 
 
-def _headers(integration_source: str | None) -> dict[str, str]:
+def default_headers(integration_source: str | None) -> dict[str, str]:
     headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
     if integration_source:
         headers[C.INTEGRATION_SOURCE_HEADER] = integration_source
@@ -318,6 +511,7 @@ def sync_client(
     http_client: httpx.Client | None = None,
     transport: httpx.BaseTransport | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    http2: bool = False,
 ) -> httpx.Client:
     inner: httpx.BaseTransport
     if transport is not None:
@@ -325,11 +519,13 @@ def sync_client(
     elif http_client is not None:
         inner = _ThroughClient(http_client)
     else:
-        inner = httpx.HTTPTransport(limits=_limits(), socket_options=NO_DELAY)
+        inner = httpx.HTTPTransport(
+            limits=_limits(), socket_options=NO_DELAY, http2=require_h2(http2)
+        )
     return httpx.Client(
         base_url=base_url,
         auth=FullStoryAuth(api_key) if api_key is not None else None,
-        headers=_headers(integration_source),
+        headers=default_headers(integration_source),
         timeout=_timeout(timeout),
         transport=RetryTransport(inner, policy, sleep),
     )
@@ -345,6 +541,7 @@ def async_client(
     http_client: httpx.AsyncClient | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     sleep: Callable[[float], Awaitable[None]] | None = None,
+    http2: bool = False,
 ) -> httpx.AsyncClient:
     inner: httpx.AsyncBaseTransport
     if transport is not None:
@@ -352,11 +549,11 @@ def async_client(
     elif http_client is not None:
         inner = _AsyncThroughClient(http_client)
     else:
-        inner = httpx.AsyncHTTPTransport(limits=_limits())
+        inner = httpx.AsyncHTTPTransport(limits=_limits(), http2=require_h2(http2))
     return httpx.AsyncClient(
         base_url=base_url,
         auth=FullStoryAuth(api_key) if api_key is not None else None,
-        headers=_headers(integration_source),
+        headers=default_headers(integration_source),
         timeout=_timeout(timeout),
         transport=AsyncRetryTransport(inner, policy, sleep),
     )

@@ -17,23 +17,24 @@ from .._batcher import AsyncBatcher, Batcher, BatcherStats, BatchingOptions, Flu
 from .._config import FullStoryConfig, fullstory_config
 from .._retry import RetryPolicy
 from .._transport import (
+    DirectPost,
     async_client,
     asyncio_sleep,
+    auth_header,
+    default_headers,
+    require_h2,
     sync_client,
+    uses_proxy,
     warn_shared_client_after_fork,
 )
 from ..errors import FSInvalidArgumentError
 from ._events import AsyncEvents, Events
-from ._track import AsyncTrackSender, TrackSender, default_options
+from ._track import AsyncTrackSender, TrackSender, track_options
 from ._users import AsyncUsers, Users
 
 
 def _batching(options: BatchingOptions | None) -> BatchingOptions:
-    if options is None:
-        return default_options()
-    if not isinstance(options, BatchingOptions):
-        raise FSInvalidArgumentError("batching must be a BatchingOptions", field="batching")
-    return options
+    return track_options(options)
 
 
 class _Base:
@@ -54,7 +55,9 @@ class _Base:
         transport: Any,
         retry_policy: RetryPolicy | None,
         sleep: Any,
+        http2: bool = False,
     ) -> None:
+        require_h2(http2, FSInvalidArgumentError)
         self.config = fullstory_config(
             api_key=api_key,
             base_url=base_url,
@@ -77,10 +80,24 @@ class _Base:
                 http_client=http_client,
                 transport=transport,
                 sleep=sleep,
+                http2=http2,
             )
+
+        def make_direct(asynchronous: bool) -> DirectPost | None:
+            """track()'s own path to POST /v2/events, when the default transport is in use."""
+            if http_client is not None or transport is not None or config.api_key is None:
+                return None
+            url = f"{config.base_url.rstrip('/')}/v2/events"
+            if uses_proxy(url):
+                return None
+            headers = default_headers(config.integration_source)
+            headers["Authorization"] = auth_header(config.api_key)
+            headers["Content-Type"] = "application/json"
+            return DirectPost(url, headers, config.timeout, http2=http2, asynchronous=asynchronous)
 
         # Kept to dial new connections in a forked child.
         self._make_http = make_http
+        self._make_direct = make_direct
         self._shared_http = http_client is not None
         # The generated client, sending through the same transport: auth, retries, timeouts.
         self.raw = fullstory_api.Client(base_url=self.config.base_url)
@@ -110,6 +127,8 @@ class FullStory(_Base):
         http_client: your own ``httpx.Client`` (proxies, TLS, pool) to send through; you keep
             owning it.
         batching: how ``events.track()`` queues and sends (BatchingOptions).
+        http2: speak HTTP/2 where the server offers it (needs the ``http2`` extra): many
+            requests share a few connections.
 
     Raises:
         FSInvalidArgumentError: no API key, or a bad setting; raised before any I/O.
@@ -125,6 +144,7 @@ class FullStory(_Base):
         max_retries: int = C.DEFAULT_MAX_RETRIES,
         http_client: httpx.Client | None = None,
         batching: BatchingOptions | None = None,
+        http2: bool = False,
         transport: httpx.BaseTransport | None = None,
         retry_policy: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -140,9 +160,11 @@ class FullStory(_Base):
             transport=transport,
             retry_policy=retry_policy,
             sleep=sleep,
+            http2=http2,
         )
         self._http: httpx.Client = self._make_http()
         self.raw.set_httpx_client(self._http)
+        self._direct = self._make_direct(False)
         self._batcher = Batcher(TrackSender(self), _batching(batching))
         self.users = Users(self)
         self.events = Events(self)
@@ -165,6 +187,8 @@ class FullStory(_Base):
         result = self._batcher.stop(timeout)
         self._stop_jobs()
         self._http.close()
+        if self._direct is not None:
+            self._direct.close()
         return result
 
     def _after_fork(self) -> None:
@@ -174,6 +198,7 @@ class FullStory(_Base):
             warn_shared_client_after_fork("FullStory")
         self._http = self._make_http()
         self.raw.set_httpx_client(self._http)
+        self._direct = self._make_direct(False)
 
     def __enter__(self) -> FullStory:
         return self
@@ -202,6 +227,7 @@ class AsyncFullStory(_Base):
         max_retries: int = C.DEFAULT_MAX_RETRIES,
         http_client: httpx.AsyncClient | None = None,
         batching: BatchingOptions | None = None,
+        http2: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
         retry_policy: RetryPolicy | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio_sleep,
@@ -217,9 +243,11 @@ class AsyncFullStory(_Base):
             transport=transport,
             retry_policy=retry_policy,
             sleep=sleep,
+            http2=http2,
         )
         self._http: httpx.AsyncClient = self._make_http()
         self.raw.set_async_httpx_client(self._http)
+        self._direct = self._make_direct(True)
         self._batcher = AsyncBatcher(AsyncTrackSender(self), _batching(batching))
         self.users = AsyncUsers(self)
         self.events = AsyncEvents(self)
@@ -241,6 +269,8 @@ class AsyncFullStory(_Base):
         result = await self._batcher.stop(timeout)
         self._stop_jobs()
         await self._http.aclose()
+        if self._direct is not None:
+            await self._direct.aclose()
         return result
 
     def _after_fork(self) -> None:
@@ -248,6 +278,7 @@ class AsyncFullStory(_Base):
             warn_shared_client_after_fork("FullStory")
         self._http = self._make_http()
         self.raw.set_async_httpx_client(self._http)
+        self._direct = self._make_direct(True)
 
     async def __aenter__(self) -> AsyncFullStory:
         return self
@@ -270,6 +301,7 @@ def init(
     max_retries: int = C.DEFAULT_MAX_RETRIES,
     http_client: httpx.Client | None = None,
     batching: BatchingOptions | None = None,
+    http2: bool = False,
 ) -> FullStory:
     """A :class:`FullStory` client; the API key defaults to FULLSTORY_API_KEY."""
     return FullStory(
@@ -280,4 +312,5 @@ def init(
         max_retries=max_retries,
         http_client=http_client,
         batching=batching,
+        http2=http2,
     )

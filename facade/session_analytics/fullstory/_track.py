@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 from typing import Any
 
+import attrs
 import httpx
 
 from .. import _constants as C
@@ -25,25 +26,38 @@ from .._retry import (
     maybe_delivered,
     parse_retry_after,
 )
-from .._transport import CallScope, call_scope
+from .._transport import Answer, CallScope, call_scope
 from ..errors import FSConnectionError, FSError, FSInvalidArgumentError, FSTimeoutError
 
 UTC = dt.timezone.utc
+IDEMPOTENCY_HEADER = C.IDEMPOTENCY_HEADER.encode("ascii")
 # 500 properties of up to 8 KiB each fit; anything bigger could never be sent.
 MAX_EVENT_BYTES = 8 * 1024 * 1024
 
 
-# The answer may be lost after the request went out: the event may have been recorded.
 def default_options() -> BatchingOptions:
-    """FullStory has no bulk events call: one request per event, four at a time."""
+    """FullStory has no bulk events call: one request per event, as many at a time as the
+    round trip asks for (see track_options)."""
     return BatchingOptions(
         flush_interval=0.5,
         flush_at=1,
         max_batch_events=1,
         max_batch_bytes=MAX_EVENT_BYTES,
         max_queue_events=100_000,
-        concurrency=4,
     )
+
+
+def track_options(options: BatchingOptions | None) -> BatchingOptions:
+    """The options track() runs with: one event per request whatever ``max_batch_events``
+    says (the API has no bulk call), and between TRACK_MIN_CONCURRENCY and
+    TRACK_MAX_CONCURRENCY requests in flight unless the options say otherwise."""
+    if options is None:
+        options = default_options()
+    elif not isinstance(options, BatchingOptions):
+        raise FSInvalidArgumentError("batching must be a BatchingOptions", field="batching")
+    elif options.max_batch_events != 1:
+        options = attrs.evolve(options, max_batch_events=1)
+    return options.with_concurrency(C.TRACK_MIN_CONCURRENCY, C.TRACK_MAX_CONCURRENCY)
 
 
 def _fail(field: str, message: str) -> FSInvalidArgumentError:
@@ -118,9 +132,13 @@ def check_size(payload: bytes, batcher: Any) -> None:
         )
 
 
+DELIVERED = Delivered()
+
+
 class TrackSender:
-    """Sends one queued event per request through the client's transport (no transport-level
-    retries: the batcher retries, so the layers never stack)."""
+    """Sends one queued event per request (no transport-level retries: the batcher retries, so
+    the layers never stack): through the client's direct path to POST /v2/events when it has
+    one (see ``_transport.DirectPost``), else through its httpx client."""
 
     name = "fullstory-track"
     deduplicates = True
@@ -152,8 +170,22 @@ class TrackSender:
         return scope, response
 
     def send(self, batch: list[Entry]) -> Outcome:
-        scope, result = self._post(batch[0])
-        return self._record(outcome(scope, result))
+        direct = self._client._direct
+        if direct is None:
+            scope, result = self._post(batch[0])
+            return self._record(outcome(scope, result))
+        payload, key, _ = batch[0]
+        try:
+            answer = direct.post(payload, [(IDEMPOTENCY_HEADER, (key or "").encode())])
+        except httpx.HTTPError as error:
+            return self._record(outcome(CallScope(), error))
+        return self._answered(answer)
+
+    def _answered(self, answer: Answer) -> Outcome:
+        if 200 <= answer.status < 300:
+            self._failures.succeeded()
+            return DELIVERED
+        return self._record(outcome(CallScope(), answer.response()))
 
     def after_fork(self) -> None:
         self._failures = FailureLog(self.logger, "fullstory: track()")
@@ -163,6 +195,13 @@ class TrackSender:
 class AsyncTrackSender(TrackSender):
     async def send(self, batch: list[Entry]) -> Outcome:  # type: ignore[override]
         payload, key, _ = batch[0]
+        direct = self._client._direct
+        if direct is not None:
+            try:
+                answer = await direct.apost(payload, [(IDEMPOTENCY_HEADER, (key or "").encode())])
+            except httpx.HTTPError as error:
+                return self._record(outcome(CallScope(), error))
+            return self._answered(answer)
         with call_scope(max_retries=0) as scope:
             try:
                 response: httpx.Response | BaseException = await self._client._http.post(

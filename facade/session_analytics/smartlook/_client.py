@@ -18,6 +18,7 @@ from smartlook_api import Client as SmartlookApiClient
 from smartlook_api.api.backend import check_backend
 from smartlook_api.models import CheckRequest
 
+from .. import _constants as C
 from .._batcher import AsyncBatcher, Batcher, BatcherStats, BatchingOptions, FlushResult
 from .._outage import FailureLog
 from .._retry import RetryPolicy
@@ -153,12 +154,13 @@ def batching_options(
 ) -> BatchingOptions:
     """The queue settings; an explicit ``flush_interval_millis`` wins over ``batching``'s."""
     if batching is None:
-        return BatchingOptions(flush_interval=settings.flush_interval_s)
-    if not isinstance(batching, BatchingOptions):
+        batching = BatchingOptions(flush_interval=settings.flush_interval_s)
+    elif not isinstance(batching, BatchingOptions):
         raise _bad("batching", "must be a BatchingOptions")
-    if interval_given:
-        return attrs.evolve(batching, flush_interval=settings.flush_interval_s)
-    return batching
+    elif interval_given:
+        batching = attrs.evolve(batching, flush_interval=settings.flush_interval_s)
+    # One batch at a time while the queue keeps up; more when a backlog waits.
+    return batching.with_concurrency(C.SMARTLOOK_MIN_CONCURRENCY, C.SMARTLOOK_MAX_CONCURRENCY)
 
 
 class _Base(abc.ABC):
