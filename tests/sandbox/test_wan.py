@@ -557,8 +557,6 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
 
 @pytest.fixture(scope="module")
 def h2(tls: TlsFiles) -> Iterator[Sandbox]:
-    pytest.importorskip("hypercorn")
-    pytest.importorskip("h2")
     with Sandbox(server="hypercorn", tls_cert=tls.cert, tls_key=tls.key, verify=tls.context) as sb:
         yield sb
 

@@ -303,6 +303,7 @@ class SandboxApp:
                 "method": request.method,
                 "path": request.url.path,
                 "query": request.url.query,
+                "http_version": request.scope.get("http_version", "1.1"),
                 "status": status,
                 "headers": {
                     k: v for k, v in request.headers.items() if k.lower() not in HIDDEN_HEADERS
