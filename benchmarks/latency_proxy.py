@@ -152,8 +152,9 @@ class Connection:
             if self.closing:
                 return
             if not data:
-                if writer.can_write_eof():
-                    with contextlib.suppress(OSError):
+                # uvloop raises RuntimeError for a transport the other side closed meanwhile.
+                with contextlib.suppress(OSError, RuntimeError):
+                    if writer.can_write_eof():
                         writer.write_eof()
                 return
             rate = proxy.settings.drop_answer_rate
@@ -165,7 +166,7 @@ class Connection:
             try:
                 writer.write(data)
                 await writer.drain()
-            except (ConnectionError, OSError):
+            except (OSError, RuntimeError):
                 self.abort()
                 return
             if down:
