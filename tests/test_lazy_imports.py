@@ -1,0 +1,203 @@
+"""``import session_analytics.fullstory`` loads what a first call needs, and the rest on first use.
+
+Each check runs in a fresh interpreter, where nothing else has imported the modules yet. httpx
+0.28 imports its own command line (click, rich, pygments) whenever those are installed; the
+checks hide it (``sys.modules["httpx._main"] = None``: httpx then skips it, as it does when they
+are not installed) so that they see what the SDK itself imports.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from typing import Any
+
+import pytest
+
+from session_analytics.sandbox import Sandbox
+
+PRELUDE = """
+import json, sys
+sys.modules["httpx._main"] = None  # httpx's own CLI: not the SDK's doing
+def loaded(*prefixes):
+    return sorted(m for m in sys.modules if any(m == p or m.startswith(p + ".") for p in prefixes))
+"""
+# What `import session_analytics.fullstory` must leave for later.
+NOT_AT_IMPORT = [
+    "fullstory_api.models",
+    "session_analytics.fullstory._jobs",
+    "session_analytics.fullstory._import",
+    "session_analytics.cli",
+    "rich",
+    "click",
+]
+LAZY = {
+    "models": "fullstory_api.models",
+    "AsyncBatchJob": "session_analytics.fullstory._jobs",
+    "BatchJob": "session_analytics.fullstory._jobs",
+    "BatchJobOptions": "session_analytics.fullstory._jobs",
+    "BatchJobResult": "session_analytics.fullstory._jobs",
+    "ImportFailure": "session_analytics.fullstory._import",
+    "ImportProgress": "session_analytics.fullstory._import",
+    "ImportResult": "session_analytics.fullstory._import",
+    "ImportStopped": "session_analytics.fullstory._import",
+}
+
+
+def run_fresh(code: str, *args: str) -> Any:
+    """Run ``code`` (after PRELUDE) in a new interpreter; it prints one JSON value."""
+    proc = subprocess.run(
+        [sys.executable, "-c", PRELUDE + textwrap.dedent(code), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize(
+    "statement", ["import session_analytics.fullstory", "import session_analytics"]
+)
+def test_import_leaves_models_jobs_import_and_the_cli_for_later(statement: str) -> None:
+    found = run_fresh(
+        f"""
+        {statement}
+        print(json.dumps(loaded(*{NOT_AT_IMPORT!r})))
+        """
+    )
+    assert found == []
+
+
+def test_smartlook_import_loads_neither_fullstory_nor_the_cli() -> None:
+    found = run_fresh(
+        """
+        import session_analytics.smartlook
+        print(json.dumps(loaded(
+            "fullstory_api", "session_analytics.fullstory", "session_analytics.cli", "rich", "click"
+        )))
+        """
+    )
+    assert found == []
+
+
+def test_lazy_names_are_their_home_modules_objects() -> None:
+    result = run_fresh(
+        f"""
+        import importlib
+        from session_analytics import fullstory
+        lazy = {LAZY!r}
+        out = {{"in_all": sorted(set(lazy) - set(fullstory.__all__)),
+                "in_dir": sorted(set(fullstory.__all__) - set(dir(fullstory))),
+                "same": {{}}, "module": {{}}}}
+        for name, home in lazy.items():
+            value = getattr(fullstory, name)
+            home_module = importlib.import_module(home)
+            home_value = home_module if name == "models" else getattr(home_module, name)
+            out["same"][name] = value is home_value
+            out["module"][name] = getattr(value, "__module__", None) if name != "models" else None
+        from session_analytics.fullstory import BatchJobOptions, ImportStopped, models
+        out["from_import"] = (BatchJobOptions is fullstory.BatchJobOptions
+                              and ImportStopped is fullstory.ImportStopped
+                              and models.CreateUserRequest is fullstory.models.CreateUserRequest)
+        out["all_resolve"] = all(hasattr(fullstory, name) for name in fullstory.__all__)
+        try:
+            fullstory.NoSuchName
+        except AttributeError as error:
+            out["missing"] = str(error)
+        print(json.dumps(out))
+        """
+    )
+    assert result["in_all"] == []
+    assert result["in_dir"] == []
+    assert all(result["same"].values()), result["same"]
+    named = {name: module for name, module in result["module"].items() if name != "models"}
+    assert set(named.values()) == {"session_analytics.fullstory"}
+    assert result["from_import"] is True
+    assert result["all_resolve"] is True
+    assert result["missing"] == (
+        "module 'session_analytics.fullstory' has no attribute 'NoSuchName'"
+    )
+
+
+def test_classes_loaded_by_a_call_are_the_public_ones() -> None:
+    """A batch job made before anyone asked for ``fullstory.BatchJob`` is one all the same, named
+    as living in the package; an error's ``import_stopped`` pickles."""
+    result = run_fresh(
+        """
+        import pickle
+        from session_analytics import fullstory
+        from session_analytics.errors import FSConnectionError
+        with fullstory.FullStory(api_key="k", base_url="http://127.0.0.1:9") as fs:
+            job = fs.users.batch_create([{"uid": "u1"}])
+            first_module = type(job).__module__
+            is_public = isinstance(job, fullstory.BatchJob)
+        stopped = fullstory.ImportStopped(
+            read=1, submitted=0, imported=0, failed_count=0, job_ids=[], running_job_ids=[],
+            running_items=0, unsent=[{"uid": "u1"}], unsent_indices=[0], maybe_sent=False,
+            refused=[],
+        )
+        error = FSConnectionError("down")
+        error.import_stopped = stopped
+        copy = pickle.loads(pickle.dumps(error))
+        print(json.dumps({
+            "first_module": first_module,
+            "is_public": is_public,
+            "pickled": copy.import_stopped == stopped,
+            "class_pickles": pickle.loads(pickle.dumps(fullstory.ImportStopped))
+            is fullstory.ImportStopped,
+        }))
+        """
+    )
+    assert result == {
+        "first_module": "session_analytics.fullstory",
+        "is_public": True,
+        "pickled": True,
+        "class_pickles": True,
+    }
+
+
+def test_help_documents_the_lazy_names() -> None:
+    text = run_fresh(
+        """
+        import pydoc
+        from session_analytics import fullstory
+        print(json.dumps(pydoc.render_doc(fullstory, renderer=pydoc.plaintext)))
+        """
+    )
+    for name in ("class BatchJobOptions", "class ImportStopped", "class FullStory", "init("):
+        assert name in text
+
+
+def test_a_first_call_loads_what_it_needs(sandbox: Sandbox) -> None:
+    result = run_fresh(
+        """
+        from session_analytics import fullstory
+        before = loaded("fullstory_api.models", "session_analytics.fullstory._jobs")
+        with fullstory.init(api_key=sys.argv[1], base_url=sys.argv[2]) as fs:
+            created = fs.users.create({"uid": "lazy-1", "display_name": "Ann"})
+            after_create = loaded("fullstory_api.models", "session_analytics.fullstory._jobs")
+            event = fs.events.create({"name": "Signed Up", "user": {"uid": "lazy-1"}})
+        print(json.dumps({
+            "before": before,
+            "models_after": "fullstory_api.models" in after_create,
+            "jobs_after": "session_analytics.fullstory._jobs" in after_create,
+            "is_model": isinstance(created, fullstory.models.CreateUserResponse),
+            "id": created.id,
+            "event": type(event).__name__,
+        }))
+        """,
+        sandbox.api_key,
+        sandbox.url,
+    )
+    assert result["before"] == []
+    assert result["models_after"] is True
+    assert result["jobs_after"] is False
+    assert result["is_model"] is True
+    assert isinstance(result["id"], str)
+    assert result["id"]
+    assert result["event"] == "CreateEventResponse"
+    assert [event["name"] for event in sandbox.events("fullstory")] == ["Signed Up"]
