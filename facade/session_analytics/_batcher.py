@@ -508,6 +508,8 @@ class _Core:
 
     def wait_time(self, now: float) -> float | None:
         """How long a worker may sleep before something is due (None: until woken)."""
+        if self.sending >= self.limiter.allowed():
+            return None  # every slot is taken: the next settled attempt wakes a worker
         waits = []
         if self.items and self.options.flush_interval != math.inf:
             waits.append(self.options.flush_interval - (now - self.first_at))
@@ -598,14 +600,16 @@ class _Core:
     def next_step(self, batch: _Batch, outcome: Outcome, deduplicates: bool) -> float | None:
         """Record an outcome: None when the batch is settled, else seconds until its retry."""
         now = time.monotonic()
-        with self.lock:
-            self._attempt_over(batch, outcome, now)
-        if isinstance(outcome, Delivered):
+        if isinstance(outcome, Delivered):  # the common case: one lock for all of it
             with self.lock:
+                self._attempt_over(batch, outcome, now)
                 self.failures_in_a_row = 0
                 self.paused_until = 0.0
-            self._settle(batch, delivered=True, deduplicates=deduplicates)
+                self._account(batch, delivered=True, deduplicates=deduplicates)
+            self._unspool(batch, delivered=True)
             return None
+        with self.lock:
+            self._attempt_over(batch, outcome, now)
         if outcome.maybe_delivered:
             # Each lost answer may have left one more copy on the server.
             batch.suspects += len(batch.entries)
@@ -644,19 +648,28 @@ class _Core:
 
     def _settle(self, batch: _Batch, *, delivered: bool, deduplicates: bool) -> None:
         with self.lock:
-            if batch in self.in_flight:
-                self.in_flight.remove(batch)
-                if not batch.abandoned:
-                    self.room_events += len(batch.entries)
-                    self.room_bytes += batch.size
-            count = len(batch.entries)
+            self._account(batch, delivered=delivered, deduplicates=deduplicates)
+        self._unspool(batch, delivered=delivered)
+
+    def _account(self, batch: _Batch, *, delivered: bool, deduplicates: bool) -> None:
+        """Count a settled batch and give its room back (lock held)."""
+        if batch in self.in_flight:
+            self.in_flight.remove(batch)
             if not batch.abandoned:
-                if delivered:
-                    self.delivered += count
-                    if not deduplicates:
-                        self.possible_duplicates += batch.suspects
-                else:
-                    self.failed += count
+                self.room_events += len(batch.entries)
+                self.room_bytes += batch.size
+        count = len(batch.entries)
+        if not batch.abandoned:
+            if delivered:
+                self.delivered += count
+                if not deduplicates:
+                    self.possible_duplicates += batch.suspects
+            else:
+                self.failed += count
+
+    def _unspool(self, batch: _Batch, *, delivered: bool) -> None:
+        if self.spool is None:
+            return
         # Off the disk once delivered, or once handed to on_error; a batch that stop() left in
         # the spool and that then failed stays there for the next start.
         rows = [row for _, _, row in batch.entries if row is not None]
@@ -968,6 +981,7 @@ class Batcher:
         self._settled = threading.Condition(self._core.lock)
         self._workers: list[threading.Thread] = []
         self._idle = 0  # workers waiting for work
+        self._waiting = 0  # flush() and blocked callers waiting on _settled
         self._stop_now = threading.Event()
         self._accepting = True
         self._started = False
@@ -984,10 +998,12 @@ class Batcher:
         with self._wake:
             accepted = self._accepting and core.fits(len(payload))
             if not accepted and self._accepting and core.options.overflow == "block":
+                self._waiting += 1
                 self._settled.wait_for(
                     lambda: core.fits(len(payload)) or not self._accepting,
                     core.options.block_timeout,
                 )
+                self._waiting -= 1
                 accepted = self._accepting and core.fits(len(payload))
             if not accepted:
                 refusal = core.refuse(payload, "full" if self._accepting else "stopped")
@@ -1038,7 +1054,9 @@ class Batcher:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
+                self._waiting += 1
                 self._settled.wait(min(left, 0.05))
+                self._waiting -= 1
             return FlushResult(core.unsettled_before(target))
 
     def stop(self, timeout: float = 10.0) -> FlushResult:
@@ -1134,9 +1152,12 @@ class Batcher:
             if not batch.abandoned:
                 _report(core, core.options.on_error, batch.entries, error)
         finally:
-            with self._wake:
-                self._settled.notify_all()  # room for blocked callers; flush() waiters
-                self._wake.notify()  # a slot is free
+            # Read without the lock: a waiter counts itself under the lock before it waits, so
+            # one that is not counted yet will see the freed slot when it looks.
+            if self._idle or self._waiting:
+                with self._wake:
+                    self._settled.notify_all()  # room for blocked callers; flush() waiters
+                    self._wake.notify()  # a slot is free
 
     def _after_fork(self) -> None:
         accepting = self._accepting  # a client the parent had stopped stays stopped

@@ -15,8 +15,11 @@ MAX_RETRY_DELAY_S = 8.0
 # its retry_after and decides.
 MAX_RETRY_AFTER_S = 60.0
 
+# The general client's pool (every call but track()): as many kept alive as may be open, so
+# a burst of concurrent calls (Smartlook batches, import_() polls) never closes a connection
+# it will want again.
 MAX_CONNECTIONS = 20
-MAX_KEEPALIVE_CONNECTIONS = 10
+MAX_KEEPALIVE_CONNECTIONS = MAX_CONNECTIONS
 
 # The API takes at most this many items in one batch import job.
 MAX_BATCH_ITEMS = 50_000
