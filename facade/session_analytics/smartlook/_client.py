@@ -15,8 +15,6 @@ import attrs
 import httpx
 
 from smartlook_api import Client as SmartlookApiClient
-from smartlook_api.api.backend import check_backend
-from smartlook_api.models import CheckRequest
 
 from .. import _constants as C
 from .._batcher import AsyncBatcher, Batcher, BatcherStats, BatchingOptions, FlushResult
@@ -321,6 +319,9 @@ class Smartlook(_Base):
         if self._project is not None:
             return self._project
         try:
+            from smartlook_api.api.backend import check_backend  # the check's first use
+            from smartlook_api.models import CheckRequest
+
             response = check_backend.sync_detailed(
                 client=self.raw, body=CheckRequest(key=self.settings.key)
             )
@@ -398,6 +399,9 @@ class AsyncSmartlook(_Base):
         if self._project is not None:
             return self._project
         try:
+            from smartlook_api.api.backend import check_backend
+            from smartlook_api.models import CheckRequest
+
             response = await check_backend.asyncio_detailed(
                 client=self.raw, body=CheckRequest(key=self.settings.key)
             )

@@ -14,8 +14,6 @@ from typing import Any
 import attrs
 import httpx
 
-from smartlook_api.models import CheckResponse, ErrorResponse
-
 from .._batcher import Delivered, Entry, Failed, Outcome, request_failed
 from .._calls import describe
 from .._retry import (
@@ -59,6 +57,8 @@ def analytics_url(analytics_host: str, configured: str) -> str:
 
 def project_from(response: Any, configured: str) -> Project | SmartlookError:
     """The project from a check answer, or the error it amounts to."""
+    from smartlook_api.models import CheckResponse, ErrorResponse  # the check's first answer
+
     status = int(response.status_code)
     parsed = response.parsed
     if status == 200 and isinstance(parsed, CheckResponse):
