@@ -637,9 +637,8 @@ def sustained_run(
 
 def holds(row: dict[str, Any]) -> bool:
     """A rate holds when nothing is dropped and the queue does not grow (1 s of backlog)."""
-    return row["dropped"] == 0 and row["backlog_when_offering_stopped"] <= max(
-        row["offered_events_per_s"], 50
-    )
+    backlog_ok = row["backlog_when_offering_stopped"] <= max(row["offered_events_per_s"], 50)
+    return bool(row["dropped"] == 0 and backlog_ok)
 
 
 def sustained(args: argparse.Namespace, sandbox: Server, proxy: ProxyProcess) -> dict[str, Any]:
