@@ -601,12 +601,12 @@ class _Core:
         """Record an outcome: None when the batch is settled, else seconds until its retry."""
         now = time.monotonic()
         if isinstance(outcome, Delivered):  # the common case: one lock for all of it
+            self._unspool(batch, delivered=True)  # off the disk before flush() sees it settled
             with self.lock:
                 self._attempt_over(batch, outcome, now)
                 self.failures_in_a_row = 0
                 self.paused_until = 0.0
                 self._account(batch, delivered=True, deduplicates=deduplicates)
-            self._unspool(batch, delivered=True)
             return None
         with self.lock:
             self._attempt_over(batch, outcome, now)
@@ -647,9 +647,9 @@ class _Core:
             self.batch_cap = max(1, min(self.batch_cap, len(batch.entries)) // 8)
 
     def _settle(self, batch: _Batch, *, delivered: bool, deduplicates: bool) -> None:
+        self._unspool(batch, delivered=delivered)  # off the disk before flush() sees it settled
         with self.lock:
             self._account(batch, delivered=delivered, deduplicates=deduplicates)
-        self._unspool(batch, delivered=delivered)
 
     def _account(self, batch: _Batch, *, delivered: bool, deduplicates: bool) -> None:
         """Count a settled batch and give its room back (lock held)."""

@@ -302,8 +302,10 @@ def uses_proxy(url: str) -> bool:
 
 
 def _as_httpx_error(error: Exception) -> httpx.HTTPError:
-    """httpcore's exceptions carry the same names as httpx's: name for name."""
-    kind = getattr(httpx, type(error).__name__, httpx.TransportError)
+    """httpcore's exceptions carry the same names as httpx's: name for name. A connection that
+    could not take the request never sent it: a connect error."""
+    name = type(error).__name__
+    kind = getattr(httpx, "ConnectError" if name == "ConnectionNotAvailable" else name, None)
     if not (isinstance(kind, type) and issubclass(kind, httpx.TransportError)):
         kind = httpx.TransportError
     return kind(str(error))
@@ -330,12 +332,12 @@ class DirectPost:
     and merges a request and a response object per call, and a shared pool scans all of its
     connections per request (and, holding more requests than ``max_keepalive_connections``,
     closes connections as they go idle, so every event pays a handshake). Here a request takes
-    a single-connection pool off a stack and puts it back: as many connections as the most
-    requests ever in flight, none opened twice. With ``http2`` one shared pool multiplexes the
-    requests over few connections instead.
+    an idle connection off a stack and puts it back: as many connections as the most requests
+    ever in flight, none opened twice; one the server closed is noticed before use and
+    replaced. With ``http2`` one shared pool multiplexes the requests over few connections.
 
     Only for the default transport: with a proxy in the environment, your own ``http_client``
-    or ``transport``, the client's general path is used (see ``usable``).
+    or ``transport``, the client's general path is used.
     """
 
     def __init__(
@@ -356,9 +358,11 @@ class DirectPost:
             httpcore.ProtocolError,
             httpcore.ProxyError,
             httpcore.UnsupportedProtocol,
+            httpcore.ConnectionNotAvailable,
         )
         parsed = httpx.URL(url)
         self._url = httpcore.URL(str(parsed))
+        self._origin = self._url.origin
         host = parsed.netloc.decode("ascii")
         self._headers = [(b"Host", host.encode("ascii"))] + [
             (name.encode("ascii"), value.encode("latin-1")) for name, value in headers.items()
@@ -372,39 +376,68 @@ class DirectPost:
             }
         }
         self._tls = httpx.create_ssl_context() if parsed.scheme == "https" else None
-        self._http2 = http2
         self._asynchronous = asynchronous
-        self._free: list[Any] = []  # pools not in use, most recently used last
-        self._all: list[Any] = []
-        self._shared = self._new_pool() if http2 else None
+        self._free: list[Any] = []  # idle connections, most recently used last
+        self._all: list[Any] = []  # every connection (or pool) not closed yet
+        self._made = 0
+        self._shared = self._new_shared_pool() if http2 else None
 
-    def _new_pool(self) -> Any:
-        cls = (
-            self._httpcore.AsyncConnectionPool
-            if self._asynchronous
-            else self._httpcore.ConnectionPool
-        )
+    def _new_shared_pool(self) -> Any:
+        httpcore = self._httpcore
+        cls = httpcore.AsyncConnectionPool if self._asynchronous else httpcore.ConnectionPool
         pool = cls(
             ssl_context=self._tls,
-            max_connections=C.MAX_CONNECTIONS if self._http2 else 1,
+            max_connections=C.MAX_CONNECTIONS,
             http1=True,
-            http2=self._http2,
+            http2=True,
             socket_options=NO_DELAY,
         )
         self._all.append(pool)
+        self._made += 1
         return pool
+
+    def _new_connection(self) -> Any:
+        httpcore = self._httpcore
+        cls = httpcore.AsyncHTTPConnection if self._asynchronous else httpcore.HTTPConnection
+        connection = cls(self._origin, ssl_context=self._tls, socket_options=NO_DELAY)
+        self._all.append(connection)
+        self._made += 1
+        return connection
+
+    def _idle(self) -> tuple[Any, bool]:
+        """An idle connection (a new one when none is left), and whether it is stale: closed
+        by the server while idle, or broken (the caller closes it and asks again)."""
+        try:
+            connection = self._free.pop()  # list.pop and append are atomic: no lock needed
+        except IndexError:
+            return self._new_connection(), False
+        if connection.is_closed() or connection.has_expired():
+            with contextlib.suppress(ValueError):
+                self._all.remove(connection)
+            return connection, True
+        return connection, False
 
     def _take(self) -> Any:
         if self._shared is not None:
             return self._shared
-        try:
-            return self._free.pop()  # list.pop and append are atomic: no lock needed
-        except IndexError:
-            return self._new_pool()
+        while True:
+            connection, stale = self._idle()
+            if not stale:
+                return connection
+            connection.close()
 
-    def _give_back(self, pool: Any) -> None:
-        if pool is not self._shared:
-            self._free.append(pool)
+    async def _atake(self) -> Any:
+        if self._shared is not None:
+            return self._shared
+        while True:
+            connection, stale = self._idle()
+            if not stale:
+                return connection
+            await connection.aclose()
+
+    def _give_back(self, connection: Any) -> None:
+        if connection is not self._shared:
+            self._free.append(connection)
 
     def _request(self, content: bytes, headers: list[tuple[bytes, bytes]]) -> Any:
         return self._httpcore.Request(
@@ -417,9 +450,9 @@ class DirectPost:
 
     def post(self, content: bytes, headers: list[tuple[bytes, bytes]]) -> Answer:
         """One attempt. Raises httpx.HTTPError (a transport error) like an httpx client would."""
-        pool = self._take()
+        connection = self._take()
         try:
-            response = pool.handle_request(self._request(content, headers))
+            response = connection.handle_request(self._request(content, headers))
             try:
                 body = response.read()
             finally:
@@ -427,13 +460,13 @@ class DirectPost:
         except self._errors as error:
             raise _as_httpx_error(error) from error
         finally:
-            self._give_back(pool)
+            self._give_back(connection)
         return Answer(response.status, response.headers, body)
 
     async def apost(self, content: bytes, headers: list[tuple[bytes, bytes]]) -> Answer:
-        pool = self._take()
+        connection = await self._atake()
         try:
-            response = await pool.handle_async_request(self._request(content, headers))
+            response = await connection.handle_async_request(self._request(content, headers))
             try:
                 body = await response.aread()
             finally:
@@ -441,22 +474,22 @@ class DirectPost:
         except self._errors as error:
             raise _as_httpx_error(error) from error
         finally:
-            self._give_back(pool)
+            self._give_back(connection)
         return Answer(response.status, response.headers, body)
 
     def connections(self) -> int:
-        """Pools made so far (each holds at most one connection without http2)."""
-        return len(self._all)
+        """Connections made so far (with http2: pools, each of a few connections)."""
+        return self._made
 
     def close(self) -> None:
-        pools, self._all, self._free = self._all, [], []
-        for pool in pools:
-            pool.close()
+        held, self._all, self._free = self._all, [], []
+        for connection in held:
+            connection.close()
 
     async def aclose(self) -> None:
-        pools, self._all, self._free = self._all, [], []
-        for pool in pools:
-            await pool.aclose()
+        held, self._all, self._free = self._all, [], []
+        for connection in held:
+            await connection.aclose()
 
 
 def require_h2(http2: bool, error: type[InvalidArgumentError] = InvalidArgumentError) -> bool:
