@@ -51,11 +51,14 @@ demo: $(STAMP)  ## start a sandbox, run examples/quickstart.py against it end to
 sandbox: $(STAMP)  ## run the local emulator on http://127.0.0.1:8765 (ARGS="--api-key K ...")
 	$(BIN)/session-analytics sandbox $(ARGS)
 
-bench: $(STAMP)  ## run the benchmarks (minutes); numbers go to benchmarks/results/
+bench: $(STAMP)  ## run the benchmarks (about 20 minutes); numbers go to benchmarks/results/
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/batcher_compare.py --defaults
+	$(BIN)/python benchmarks/wan.py
 	$(BIN)/python benchmarks/sandbox_throughput.py
 	$(BIN)/python benchmarks/import_memory.py
+	$(BIN)/python benchmarks/import_wan.py
+	$(BIN)/python benchmarks/import_time.py
 
 soak: $(STAMP)  ## the fault-proof scenarios with 200,000 events per path (minutes)
 	SESSION_ANALYTICS_SOAK_EVENTS=200000 $(BIN)/python -m pytest -k "fault" \
