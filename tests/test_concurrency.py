@@ -87,7 +87,7 @@ def test_a_rising_round_trip_stops_growth_and_eases_the_limit_down() -> None:
 def test_a_429_cuts_by_a_tenth_once_per_round_trip_then_holds() -> None:
     limit = ConcurrencyLimit(4, 128)
     now = 0.0
-    for _ in range(5):
+    for _ in range(7):  # up to the ceiling, then whole round trips of 128 answers
         now = round_trip(limit, now)
     assert limit.allowed() == 128
     # Ten answers 429 to requests sent before the first one came back: one cut.
@@ -149,10 +149,17 @@ def test_batching_options_check_the_range() -> None:
 
 
 def simulate(
-    rate: float, burst: float, rtt: float, seconds: float, *, lift_at: float = math.inf
+    rate: float,
+    burst: float,
+    rtt: float,
+    seconds: float,
+    *,
+    lift_at: float = math.inf,
+    limit_from: float = 0.0,
 ) -> list[tuple[float, bool]]:
-    """A client at its limit, always with work waiting, against a token bucket that the
-    requests meet half a round trip after they leave; (answer time, admitted) per request."""
+    """A client at its limit, always with work waiting, against a token bucket (from
+    ``limit_from`` until ``lift_at``) that the requests meet half a round trip after they
+    leave; (answer time, admitted) per request."""
     limit = ConcurrencyLimit(4, 128)
     tokens, filled_at, now = burst, 0.0, 0.0
     flying: list[tuple[float, float, bool]] = []
@@ -162,8 +169,9 @@ def simulate(
             arrives = now + rtt / 2
             tokens = min(burst, tokens + (arrives - filled_at) * rate)
             filled_at = arrives
-            admitted = tokens >= 1 or arrives >= lift_at
-            if tokens >= 1:
+            unlimited = arrives >= lift_at or arrives < limit_from
+            admitted = tokens >= 1 or unlimited
+            if tokens >= 1 and not unlimited:
                 tokens -= 1
             heapq.heappush(flying, (now + rtt, now, admitted))
         now, sent_at, admitted = heapq.heappop(flying)
@@ -181,6 +189,28 @@ def test_a_rate_limited_server_gets_its_rate_with_few_429s(rtt: float) -> None:
     admitted = sum(ok for _, ok in answers)
     assert admitted / 25 >= 270
     assert (len(answers) - admitted) / len(answers) <= 0.10
+
+
+@pytest.mark.parametrize("burst", [50, 300])
+def test_meeting_a_rate_limit_at_full_speed_costs_few_429s(burst: int) -> None:
+    # Five seconds unlimited (the limit climbs to its ceiling of 128, 1,600 a second), then a
+    # limit of 300 a second: one cut to what came back fine in the last round trip, not ten.
+    answers = [(t, ok) for t, ok in simulate(300, burst, RTT, 15, limit_from=5) if t >= 5]
+    admitted = sum(ok for _, ok in answers)
+    assert admitted / 10 >= 270
+    assert (len(answers) - admitted) / len(answers) <= 0.11
+
+
+def test_a_429_cuts_to_what_came_back_fine_in_the_last_round_trip() -> None:
+    limit = ConcurrencyLimit(4, 128, start=100)
+    limit.slow_start = False
+    now = 0.0
+    for _ in range(3):  # whole round trips of 20 answers each
+        for step in range(20):
+            limit.delivered(now - RTT, now + step * RTT / 20, saturated=False)
+        now += RTT
+    limit.congested(now - RTT / 2, now, rate_limited=True)
+    assert limit.allowed() == 20
 
 
 def test_full_speed_within_seconds_after_the_limit_lifts() -> None:

@@ -12,11 +12,14 @@ decrease):
 - A round trip far above the lowest one seen lately (``LATENCY_TOLERANCE`` times it, plus
   ``LATENCY_SLACK_S``) means requests are queueing somewhere: growth stops, and the limit eases
   down by one per round trip.
-- 429 (the server asks for less) cuts it by 10 %; a timeout, a connection failure or a 5xx cuts
-  it in half. One cut per round trip: the answers to requests sent before a cut do not cut again;
-  and the limit holds for ``HOLD_ROUND_TRIPS`` before it grows again. Against a server that
-  allows a fixed rate this keeps about 2-5 % of requests answered 429 while delivering at that
-  rate (tests/test_concurrency.py simulates it).
+- 429 (the server asks for less) cuts it by 10 %, or down to the answers that came back
+  fine over the last round trip, whichever is lower: met at full speed by a limit far below it,
+  one cut brings it near the rate the server allows, rather than ten. A timeout, a connection
+  failure or a 5xx cuts it in half. One cut per round trip: the answers to requests sent before
+  a cut do not cut again; and the limit holds for ``HOLD_ROUND_TRIPS`` before it grows again.
+  Against a server that allows a fixed rate this delivers at that rate with about 2-5 % of
+  requests answered 429 once settled, about 10 % counting the fall from full speed
+  (tests/test_concurrency.py simulates both).
 
 Pure logic: the caller passes the clock's readings, so tests drive it without sleeping.
 """
@@ -42,8 +45,11 @@ class ConcurrencyLimit:
     """The number of requests allowed in flight now (``allowed()``), fed every outcome."""
 
     __slots__ = (
+        "_counted",
+        "_counting_since",
         "_grow_after",
         "_last_cut",
+        "_last_round_trip_count",
         "_previous_min",
         "_window_min",
         "_window_start",
@@ -64,6 +70,10 @@ class ConcurrencyLimit:
         self.cuts = 0
         self._last_cut = -math.inf
         self._grow_after = -math.inf
+        # Answers that came back fine: in the round trip now running, and in the last whole one.
+        self._counting_since = -math.inf
+        self._counted = 0
+        self._last_round_trip_count: int | None = None
         self._window_start = -math.inf
         self._window_min = math.inf
         self._previous_min = math.inf
@@ -91,6 +101,7 @@ class ConcurrencyLimit:
         """An answer that says the server is fine. ``saturated``: work was waiting for a slot."""
         if self.fixed():
             return
+        self._count(now)
         if not self._sample(now - sent_at, now):
             self.slow_start = False
             self.limit = max(float(self.floor), self.limit - 1.0 / self.limit)
@@ -103,13 +114,28 @@ class ConcurrencyLimit:
             step = max(1.0, self.limit * GROWTH_PER_ROUND_TRIP) / self.limit
             self.limit = min(float(self.ceiling), self.limit + step)
 
+    def _count(self, now: float) -> None:
+        """Count an answer that came back fine, by round trip."""
+        base = self.base_rtt()
+        if now - self._counting_since >= base:
+            whole = self._counting_since > -math.inf and now - self._counting_since < 2 * base
+            self._last_round_trip_count = self._counted if whole else None
+            self._counted, self._counting_since = 0, now
+        self._counted += 1
+
     def congested(self, sent_at: float, now: float, *, rate_limited: bool) -> None:
         """A 429 (``rate_limited``), or a timeout, connection failure or 5xx."""
         if self.fixed() or sent_at < self._last_cut:
             return  # sent before the last cut: that cut already answered this congestion
         self.slow_start = False
-        factor = RATE_LIMITED_CUT if rate_limited else FAILURE_CUT
-        self.limit = max(float(self.floor), self.limit * factor)
+        if rate_limited:
+            limit = self.limit * RATE_LIMITED_CUT
+            if self._last_round_trip_count is not None:
+                # What the server let through in a round trip is what it allows in flight.
+                limit = min(limit, max(1.0, float(self._last_round_trip_count)))
+        else:
+            limit = self.limit * FAILURE_CUT
+        self.limit = max(float(self.floor), limit)
         self._last_cut = now
         base = self.base_rtt()
         self._grow_after = now + HOLD_ROUND_TRIPS * base if base < math.inf else now
