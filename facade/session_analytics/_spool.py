@@ -7,6 +7,15 @@ ever sees it unlocked). A process adopts the files of owners that are gone (thei
 or there is no lock file at all): their events are sent first, with the Idempotency-Key they were
 given when first accepted, so a FullStory event re-sent after a crash is not recorded twice.
 
+fork(): every SQLite call of this module holds one lock, which ``fork()`` takes first (an at-fork
+hook), so a child never starts with SQLite's own mutexes held by a parent thread that it does not
+have (``sqlite3.connect`` would wait for them forever). The child never uses the parent's
+connection (not even to close it: that could checkpoint and remove the parent's write-ahead log);
+it opens its own file on its first event, on its own thread.
+
+When the disk is full (or the file cannot be written), the batcher stops writing to the spool and
+keeps events in memory only (see ``_batcher``); reading and unlinking still work there.
+
 Durability: WAL journal with ``synchronous=NORMAL``. Every accepted event is committed before
 ``event()``/``track()`` returns, so a killed process (SIGKILL, OOM kill, crash) loses nothing it
 accepted; a power loss or kernel crash may lose the last commits (that would need
@@ -38,6 +47,39 @@ CREATE TABLE IF NOT EXISTS events (
 """
 ADOPT_CHUNK_ROWS = 10_000
 
+# Held by every SQLite call of this module, and taken by fork() before it forks (released in both
+# processes after it): no thread of ours is inside SQLite when a child starts.
+_sqlite_lock = threading.Lock()
+FORK_WAIT_S = 10.0  # the longest fork() waits for a thread of ours to leave SQLite
+_held_for_fork = False
+
+
+def _before_fork() -> None:
+    global _held_for_fork
+    _held_for_fork = _sqlite_lock.acquire(timeout=FORK_WAIT_S)
+
+
+def _after_fork_in_parent() -> None:
+    global _held_for_fork
+    if _held_for_fork:
+        _held_for_fork = False
+        _sqlite_lock.release()
+
+
+def _after_fork_in_child() -> None:
+    # A new lock: the child's spools are its own (the parent's are never used there).
+    global _held_for_fork, _sqlite_lock
+    _held_for_fork = False
+    _sqlite_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=_before_fork,
+        after_in_parent=_after_fork_in_parent,
+        after_in_child=_after_fork_in_child,
+    )
+
 
 @attrs.frozen
 class SpooledEvent:
@@ -60,8 +102,17 @@ class Spool:
         if lock_file is None:  # pragma: no cover - a 64-bit random token collided
             raise OSError(f"{self._lock_path} exists already")
         self._lock_file: IO[bytes] = lock_file
-        self._db = _connect(self.path)
-        self._mutex = threading.Lock()  # one connection, used by callers and the worker
+        try:
+            with _sqlite_lock:
+                self._db = _connect(self.path)
+        except BaseException:
+            self._lock_path.unlink(missing_ok=True)
+            for leftover in _files_of(self.path):
+                leftover.unlink(missing_ok=True)
+            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+            self._lock_file.close()
+            raise
+        self._mutex = _sqlite_lock  # one connection, used by callers and the worker
         self._closed = False
 
     # ---- the caller's thread ---------------------------------------------------------------
@@ -111,6 +162,16 @@ class Spool:
             row = self._db.execute("SELECT COUNT(*) FROM events").fetchone()
         return int(row[0])
 
+    def count_adopted(self, after_row: int) -> int:
+        """Adopted rows after ``after_row``: leftovers not queued in memory yet."""
+        with self._mutex:
+            if self._closed:
+                return 0
+            row = self._db.execute(
+                "SELECT COUNT(*) FROM events WHERE adopted = 1 AND id > ?", (after_row,)
+            ).fetchone()
+        return int(row[0])
+
     def adopt_orphans(self) -> int:
         """Move the events of gone owners' spool files into this one; returns how many."""
         moved = 0
@@ -130,26 +191,54 @@ class Spool:
         return moved
 
     def _copy_from(self, db_path: Path) -> int:
-        source = _connect(db_path)
+        with self._mutex:
+            source = _connect(db_path)
         copied = 0
         try:
-            cursor = source.execute("SELECT payload, key, attempts FROM events ORDER BY id")
-            while rows := cursor.fetchmany(ADOPT_CHUNK_ROWS):
+            last = 0
+            while True:
                 with self._mutex:
+                    rows = source.execute(
+                        "SELECT id, payload, key, attempts FROM events WHERE id > ? ORDER BY id "
+                        "LIMIT ?",
+                        (last, ADOPT_CHUNK_ROWS),
+                    ).fetchall()
+                    if not rows:
+                        break
                     self._db.execute("BEGIN")
                     self._db.executemany(
                         "INSERT INTO events (payload, key, attempts, adopted) VALUES (?, ?, ?, 1)",
-                        rows,
+                        [row[1:] for row in rows],
                     )
                     self._db.execute("COMMIT")
+                last = rows[-1][0]
                 copied += len(rows)
         finally:
-            source.close()
+            with self._mutex:
+                source.close()
         return copied
+
+    def adopted_rows(self, after_row: int) -> list[SpooledEvent]:
+        """Every adopted row after ``after_row`` (read only: works on a full disk)."""
+        return self.adopted(after_row, -1)
+
+    def discard(self) -> None:
+        """Close and remove this spool's files without writing to them (a full disk): only for
+        a spool whose events were all delivered or handed to ``on_error``."""
+        with self._mutex:
+            self._closed = True
+            self._db.close()
+        for leftover in _files_of(self.path):
+            leftover.unlink(missing_ok=True)
+        self._lock_path.unlink(missing_ok=True)
+        fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+        self._lock_file.close()
 
     def close(self, *, remove_if_empty: bool = True) -> None:
         empty = self.count() == 0
         with self._mutex:
+            if self._closed:
+                return
             self._closed = True
             self._db.close()
         if remove_if_empty and empty:
@@ -161,13 +250,14 @@ class Spool:
 
     def abandon_after_fork(self) -> None:
         """In a forked child: let go of the parent's lock file (the parent keeps the lock: it
-        belongs to the parent's open file too) and never touch the parent's database again."""
+        belongs to the parent's open file too) and never touch the parent's database again (no
+        SQLite call at all: the child opens a spool of its own on its first event)."""
         self._lock_file.close()
-        _ABANDONED.append(self._db)
+        _ABANDONED.append(self)
 
 
-# A forked child keeps its copy of the parent's SQLite connection forever: closing it there
-# could checkpoint and delete the parent's write-ahead log.
+# A forked child keeps its copies of the parent's spools (and their SQLite connections) forever:
+# closing one there could checkpoint and delete the parent's write-ahead log.
 _ABANDONED: list[object] = []
 
 
