@@ -37,7 +37,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -321,6 +321,10 @@ class _Core:
         "_max_events",
         "_parked_seq",
         "_refill_lock",
+        "_spool_lock",
+        "_spool_open_lock",
+        "_spool_wanted",
+        "_stale_rows",
         "_unlogged_drops",
         "attempted_rows",
         "batch_cap",
@@ -348,6 +352,7 @@ class _Core:
         "room_events",
         "sending",
         "spool",
+        "spool_broken",
         "stopping",
         "taken",
     )
@@ -397,6 +402,15 @@ class _Core:
         self._last_drop_log = -math.inf
         self._drops_logged = False
         self.spool: Spool | None = None
+        # A forked child opens its own spool on its first event (never in the at-fork hook).
+        self._spool_wanted = False
+        # After a failed write the spool is no longer written to: events are kept in memory only.
+        self.spool_broken = False
+        self._spool_lock = threading.Lock()
+        self._spool_open_lock = threading.Lock()
+        # Rows of settled events that could not be deleted (a full disk): they must not be sent
+        # again by the next process.
+        self._stale_rows: set[int] = set()
         # Adopted spool rows after this id may still need queueing.
         self._backlog_after = 0
         self._backlog = False
@@ -412,15 +426,15 @@ class _Core:
         """Queue an accepted event; True when a worker should be woken up (the queue was empty,
         so its timer starts now; or a count or byte trigger is reached).
 
-        Raises:
-            SpoolError: the spool could not store it (the event is not accepted).
+        A spool that cannot store it (a full disk) is no longer written to: the event is kept in
+        memory only, like every event after it (one warning says so).
         """
         row = None
-        if self.spool is not None:
+        if self.spool is not None and not self.spool_broken:
             try:
                 row = self.spool.insert(payload, key)
             except Exception as error:
-                raise SpoolError(str(error)) from error
+                self.spool_failed(error, "storing an event")
         if not self.items:
             self.first_at = time.monotonic()
         self.items.append((payload, key, row))
@@ -589,6 +603,16 @@ class _Core:
     def pending(self) -> int:
         return len(self.items) + sum(len(b.entries) for b in self.in_flight if not b.abandoned)
 
+    def backlog_on_disk(self) -> int:
+        """Adopted leftovers still on disk only (not queued in memory yet)."""
+        spool = self.spool
+        if spool is None or not self._backlog:
+            return 0
+        try:
+            return spool.count_adopted(self._backlog_after)
+        except Exception:
+            return 0
+
     def unsettled_before(self, seq: int) -> int:
         """Events among the first ``seq`` taken or queued that are not settled yet."""
         queued = max(0, seq - self.taken)
@@ -673,13 +697,14 @@ class _Core:
         # Off the disk once delivered, or once handed to on_error; a batch that stop() left in
         # the spool and that then failed stays there for the next start.
         rows = [row for _, _, row in batch.entries if row is not None]
-        if rows and self.spool is not None and (delivered or not batch.abandoned):
+        spool = self.spool
+        if rows and spool is not None and (delivered or not batch.abandoned):
             try:
-                self.spool.delete(rows)
-            except Exception:
-                self.log.exception(
-                    "%s: could not remove delivered events from the spool", self.name
-                )
+                spool.delete(rows)
+            except Exception as error:
+                with self._spool_lock:
+                    self._stale_rows.update(rows)
+                self.spool_failed(error, "removing settled events")
 
     def abandon_all(self) -> list[Entry]:
         """At a stop deadline: take everything not yet delivered out of our hands."""
@@ -693,10 +718,53 @@ class _Core:
                     batch.abandoned = True
                     left.extend(batch.entries)
             self.room_events, self.room_bytes = self._max_events, self._max_bytes
-            spooled = self.spool is not None
-            if not spooled:
-                self.failed += len(left)
-        return [] if spooled else left
+        return left
+
+    def hand_over(self) -> tuple[list[Entry], int]:
+        """At a stop deadline: what is not delivered goes to ``on_error`` (returned, counted as
+        failed) or stays in the spool for the next start (counted in the second value)."""
+        left = self.abandon_all()
+        spool = self.spool
+        if spool is not None and self._stale_rows:
+            # A full disk kept settled events in the file: try again (space may be back).
+            try:
+                spool.delete(sorted(self._stale_rows))
+                self._stale_rows.clear()
+            except Exception:
+                self.log.debug("%s: the spool still cannot be written", self.name)
+        if spool is None:
+            report, kept = left, 0
+        elif self._stale_rows:
+            # The file holds events that were settled: the next process must not send them, so
+            # it goes, and what it still owed is reported (read only: a full disk allows that).
+            backlog: list[Entry] = []
+            if self._backlog:
+                try:
+                    backlog = [
+                        (r.payload, r.key, r.row) for r in spool.adopted_rows(self._backlog_after)
+                    ]
+                except Exception:
+                    self.log.exception("%s: could not read the spooled leftovers", self.name)
+            report, kept = left + backlog, 0
+            self.spool = None
+            self._backlog = False
+            self.log.info(
+                "%s: the spool %s is removed: it could not be updated (%d events in it were "
+                "settled already); what it still held goes to on_error",
+                self.name,
+                spool.path,
+                len(self._stale_rows),
+            )
+            try:
+                spool.discard()
+            except Exception:
+                self.log.exception("%s: could not remove the spool", self.name)
+        else:
+            report = [entry for entry in left if entry[2] is None]
+            kept = len(left) - len(report) + self.backlog_on_disk()
+        with self.lock:
+            self.failed += len(report)
+        return report, kept
 
     def requeue_in_flight(self) -> None:
         """The tasks that were sending these batches are gone (their loop closed): send them
@@ -736,7 +804,8 @@ class _Core:
     # ---- the spool ---------------------------------------------------------------------------
 
     def open_spool(self) -> None:
-        """Open this process's spool file (at construction: a bad path fails there)."""
+        """Open this process's spool file (at construction: a bad path fails there; a full disk
+        does not: the events are then kept in memory only, with a warning)."""
         if self.options.spool_path is None or self.spool is not None:
             return
         from ._spool import Spool
@@ -744,10 +813,48 @@ class _Core:
         try:
             self.spool = Spool(Path(self.options.spool_path))
         except Exception as error:
+            if _disk_full(error):
+                self.spool_failed(error, "opening it")
+                return
             raise InvalidArgumentError(
                 f"spool_path: cannot keep a spool in {self.options.spool_path}: {error}",
                 field="spool_path",
             ) from None
+
+    def ensure_spool(self) -> None:
+        """In a forked child: open the child's own spool (on its first event, on the child's own
+        thread: never in the at-fork hook). A spool that cannot be opened is warned about once
+        and the child keeps its events in memory only."""
+        with self._spool_open_lock:  # not on the hot path: once per start, fork or stop
+            if not self._spool_wanted:
+                return
+            self._spool_wanted = False
+            try:
+                self.open_spool()
+            except InvalidArgumentError as error:
+                self.spool_broken = True
+                self.log.warning(
+                    "%s: this forked process keeps its events in memory only: %s", self.name, error
+                )
+
+    def spool_failed(self, error: BaseException, doing: str) -> None:
+        """A spool write failed: write no more (events stay in memory and are delivered as
+        usual); one warning."""
+        with self._spool_lock:
+            first = not self.spool_broken
+            self.spool_broken = True
+        if first:
+            spool = self.spool
+            self.log.warning(
+                "%s: the spool %s failed while %s (%s); events are kept in memory only from now "
+                "on: they are delivered as usual, but a crash would lose those still queued",
+                self.name,
+                spool.path if spool is not None else self.options.spool_path,
+                doing,
+                error,
+            )
+        else:
+            self.log.debug("%s: the spool failed again while %s: %s", self.name, doing, error)
 
     def adopt(self) -> None:
         """Take over what gone processes left in the spool directory, and queue the oldest.
@@ -755,8 +862,9 @@ class _Core:
         Runs once (the first worker, or the first ``flush``); a second caller waits until the
         first has queued what fits, so a ``flush`` that follows covers the leftovers too.
         """
+        self.ensure_spool()
         spool = self.spool
-        if spool is None:
+        if spool is None or self.spool_broken:
             return
         with self._refill_lock:
             if self._adopted:
@@ -806,36 +914,36 @@ class _Core:
 
     def mark_attempted(self, batch: _Batch) -> None:
         spool = self.spool
-        if spool is not None:
+        if spool is not None and not self.spool_broken:
             rows = [row for _, _, row in batch.entries if row is not None]
             if rows:
-                spool.mark_attempted(rows)
+                try:
+                    spool.mark_attempted(rows)
+                except Exception as error:  # a full disk: the send goes ahead all the same
+                    self.spool_failed(error, "marking events as sent")
 
-    def close_spool(self, pending: int) -> None:
+    def close_spool(self, kept: int) -> None:
         """Let go of the spool (its lock too, so another client may adopt what is left)."""
         spool, self.spool = self.spool, None
+        self._spool_wanted = False
         if spool is None:
             return
-        if pending:
-            self.log.warning(
-                "%s: %d events stay in the spool for the next start", self.name, pending
-            )
-        spool.close()
+        if kept:
+            self.log.warning("%s: %d events stay in the spool for the next start", self.name, kept)
+        try:
+            spool.close()
+        except Exception:
+            self.log.exception("%s: could not close the spool", self.name)
 
     def after_fork(self) -> None:
-        """In a forked child: a fresh queue; the parent's events and spool stay the parent's."""
+        """In a forked child: a fresh queue; the parent's events and spool stay the parent's.
+
+        Nothing here touches SQLite: the child's spool is opened on its first event."""
         old_spool = self.spool
         self._fresh()
         if old_spool is not None:
             old_spool.abandon_after_fork()
-            try:
-                self.open_spool()
-            except InvalidArgumentError as error:
-                self.log.error(
-                    "%s: this forked process keeps its events in memory only: %s",
-                    self.name,
-                    error,
-                )
+            self._spool_wanted = True
 
 
 # ---- the registry for fork and exit -----------------------------------------------------------
@@ -853,11 +961,15 @@ def _register(batcher: Any) -> None:
             os.register_at_fork(after_in_child=_after_fork_in_child)
             atexit.register(_drain_at_exit)
             _hooks_installed = True
+            _hook_multiprocessing_exit()
+    _guard_signals()
 
 
 def _after_fork_in_child() -> None:
-    global _registry_lock
+    global _registry_lock, _drain_lock, _dying
     _registry_lock = threading.Lock()
+    _drain_lock = threading.Lock()
+    _dying = False
     for batcher in list(_live):
         batcher._after_fork()
     # A multiprocessing child ends with os._exit(), which skips atexit: drain through the exit
@@ -868,6 +980,17 @@ def _after_fork_in_child() -> None:
     if util is not None and not _multiprocessing_hooked:
         util.register_after_fork(_MULTIPROCESSING_TOKEN, _drain_at_multiprocessing_exit)
         _multiprocessing_hooked = True
+
+
+def _hook_multiprocessing_exit() -> None:
+    """In a process that multiprocessing started (spawn, forkserver: uvicorn --workers), the
+    first client registers the drain with multiprocessing's exit hook (atexit does not run)."""
+    process = sys.modules.get("multiprocessing.process")
+    if process is None or process.parent_process() is None:
+        return
+    import multiprocessing.util
+
+    multiprocessing.util.Finalize(None, _drain_at_exit, exitpriority=100)
 
 
 class _Token:
@@ -885,15 +1008,156 @@ def _drain_at_multiprocessing_exit(_token: _Token) -> None:
 
 
 def _drain_at_exit() -> None:
-    live = list(_live)
-    for stopped in (b for b in live if not b._accepting):
-        stopped._core.log_unlogged_drops()  # refused after its stop
-    batchers = [b for b in live if b._accepting]
-    if not batchers:
+    """The exit hook: drain every batcher whose stop did not finish (never stopped, or its stop
+    was interrupted), within the longest ``shutdown_timeout``; then let a signal that the exit
+    guard held back end the process."""
+    try:
+        _drain_all()
+    finally:
+        _release_deferred_signals()
+
+
+def _drain_all() -> None:
+    with _drain_lock:
+        live = list(_live)
+        for stopped in (b for b in live if b._finished):
+            stopped._core.log_unlogged_drops()  # refused after its stop
+        batchers = [b for b in live if not b._finished]
+        if not batchers:
+            return
+        deadline = time.monotonic() + _exit_budget(batchers)
+        for batcher in batchers:
+            try:
+                batcher._stop_at_exit(deadline)
+            except Exception:
+                batcher._core.log.exception("%s: draining at exit failed", batcher._core.name)
+
+
+_drain_lock = threading.Lock()
+
+
+def _exit_budget(batchers: list[Any]) -> float:
+    return max((b._core.options.shutdown_timeout for b in batchers), default=0.0)
+
+
+def _release(core: _Core, release: Callable[[], Any] | None) -> None:
+    """Close a stopped client's connections (once its stop is finished)."""
+    if release is None:
         return
-    deadline = time.monotonic() + max(b._core.options.shutdown_timeout for b in batchers)
-    for batcher in batchers:
-        batcher._stop_at_exit(deadline)
+    try:
+        release()
+    except Exception:
+        core.log.exception("%s: closing the connections failed", core.name)
+
+
+# ---- the exit guard: drain before a death by signal -------------------------------------------
+#
+# A server stopped with SIGTERM often dies by that signal after its graceful shutdown: uvicorn
+# (and gunicorn's uvicorn workers) put back the handler that was there before them and raise the
+# signal again. With the default disposition the process then ends at once: no atexit hook runs,
+# and what is queued would be lost. So, on the main thread, at a client's creation and at its
+# first event, SIGTERM gets a guard where its handler is the default disposition or a handler of
+# the host's, and SIGINT where it has the default disposition (never where they are ignored, nor
+# over Python's own SIGINT handler, whose KeyboardInterrupt exits through the exit hook anyway,
+# nor over a program's own SIGINT handler: Ctrl-C stays the program's):
+# - over the default disposition (the signal would kill the process now), the guard drains every
+#   batcher as the exit hook does (within ``shutdown_timeout``), then restores the default and
+#   raises the signal again: the process dies by it, as it would have, a drain later. A second
+#   signal during the drain ends it at once.
+# - over a host's handler (uvicorn's while it serves), the guard blocks that signal on the main
+#   thread, then calls the host's handler, which shuts down as it always does. If the host then
+#   raises the signal again with the default restored, the signal stays pending instead of
+#   killing the process at once; the interpreter exits normally, the exit hook drains, and then
+#   unblocks the signal: the process dies by it.
+# The guard never swallows a signal and never waits longer than the longest shutdown_timeout (plus
+# a second); a handler installed after it (by the host) replaces it, as the host intends.
+
+_GUARDED_SIGNALS = ("SIGTERM", "SIGINT")
+_WRAPPED_SIGNALS = ("SIGTERM",)  # the guard goes over a handler of the host's for these only
+_deferred_signals: set[int] = set()  # signals the guard blocked on the main thread
+_dying = False
+
+
+class _Guard:
+    """The handler put in place for one signal; ``previous`` is the handler it replaced."""
+
+    __slots__ = ("previous", "signum")
+
+    def __init__(self, signum: int, previous: Any) -> None:
+        self.signum = signum
+        self.previous = previous
+
+    def __call__(self, signum: int, frame: Any) -> Any:
+        import signal
+
+        previous = self.previous
+        if previous == signal.SIG_DFL or not callable(previous):
+            _drain_then_die(signum)
+            return None
+        if hasattr(signal, "pthread_sigmask"):
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signum})
+            _deferred_signals.add(signum)
+        return previous(signum, frame)
+
+    def __repr__(self) -> str:
+        return f"<session-analytics exit guard for signal {self.signum}, then {self.previous!r}>"
+
+
+def _guard_signals() -> None:
+    """Put the guard in place for SIGTERM and SIGINT where it is needed (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    import signal
+
+    for name in _GUARDED_SIGNALS:
+        signum = getattr(signal, name, None)
+        if signum is None:
+            continue
+        try:
+            current = signal.getsignal(signum)
+            if isinstance(current, _Guard) or current is None or current == signal.SIG_IGN:
+                continue
+            if current != signal.SIG_DFL and name not in _WRAPPED_SIGNALS:
+                continue  # SIGINT: Python's KeyboardInterrupt, or a handler of the program's
+            signal.signal(signum, _Guard(signum, current))
+        except (ValueError, OSError, RuntimeError):  # not the main interpreter, say
+            continue
+
+
+def _drain_then_die(signum: int) -> None:
+    """The signal would end the process now: drain first (on a thread of its own, so that a
+    lock held by the interrupted code cannot hold the drain up past its deadline), then let the
+    default disposition act."""
+    import signal
+
+    global _dying
+    if not _dying:
+        _dying = True
+        unfinished = [b for b in list(_live) if not b._finished]
+        if unfinished:
+            drain = threading.Thread(
+                target=_drain_all, name="session-analytics-exit-drain", daemon=True
+            )
+            drain.start()
+            with contextlib.suppress(BaseException):  # a second signal: die now
+                drain.join(_exit_budget(unfinished) + 1.0)
+    signal.signal(signum, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signum})
+    signal.raise_signal(signum)
+
+
+def _release_deferred_signals() -> None:
+    """After the exit drain: unblock the signals the guard held back; one raised again by the
+    host meanwhile is delivered now, with the handler the host restored."""
+    if not _deferred_signals or threading.current_thread() is not threading.main_thread():
+        return
+    import signal
+
+    deferred = set(_deferred_signals)
+    _deferred_signals.clear()
+    with contextlib.suppress(KeyboardInterrupt):  # Python's SIGINT handler, restored
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, deferred)
 
 
 def _report(
@@ -946,6 +1210,15 @@ def _final(outcome: Failed, batch: _Batch) -> BaseException:
     return outcome.error
 
 
+def _disk_full(error: BaseException) -> bool:
+    """ENOSPC or EDQUOT, as an OSError or as SQLite's SQLITE_FULL."""
+    import errno
+
+    if isinstance(error, OSError):
+        return error.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+    return getattr(error, "sqlite_errorcode", None) == 13 or "disk is full" in str(error)
+
+
 def _adopt_safely(core: _Core) -> None:
     try:
         core.adopt()
@@ -970,6 +1243,9 @@ class Batcher:
         self._sender = sender
         self._core = _Core(options, sender.name, _logger_of(sender))
         self._core.open_spool()
+        # Called once the stop is finished (by stop() or by the exit hook): the client closes
+        # its connections there.
+        self.release: Callable[[], Any] | None = None
         self._init_sync()
         _register(self)
 
@@ -980,12 +1256,19 @@ class Batcher:
         self._wake = threading.Condition(self._core.lock)
         self._settled = threading.Condition(self._core.lock)
         self._workers: list[threading.Thread] = []
+        # Workers that have ended. Counted by the workers themselves: Thread.join() interrupted
+        # by Ctrl-C can mark a thread that still runs as stopped (CPython 3.11).
+        self._exited = 0
         self._idle = 0  # workers waiting for work
         self._waiting = 0  # flush() and blocked callers waiting on _settled
         self._stop_now = threading.Event()
         self._accepting = True
         self._started = False
         self._start_lock = threading.Lock()
+        self._stop_lock = threading.Lock()
+        # The stop handed everything over (delivered, on_error or spool) and released the
+        # connections; until then the exit hook still drains this batcher.
+        self._finished = False
 
     # ---- the caller's side ------------------------------------------------------------------
 
@@ -1007,25 +1290,25 @@ class Batcher:
                 accepted = self._accepting and core.fits(len(payload))
             if not accepted:
                 refusal = core.refuse(payload, "full" if self._accepting else "stopped")
-            else:
-                try:
-                    if core.append(payload, key):
-                        self._wake.notify()
-                except SpoolError:
-                    refusal = core.refuse(payload, "spool")
+            elif core.append(payload, key):
+                self._wake.notify()
         if refusal is None:
             return True
         core.report_refusal(refusal)
         return False
 
     def _start(self) -> None:
-        """Start the fewest workers; more start when the concurrency limit grows."""
+        """Start the fewest workers; more start when the concurrency limit grows. On the first
+        event (of this process: after a fork too), on the caller's thread: a forked child opens
+        its spool here, and the exit guard is put in place when this is the main thread."""
         with self._start_lock:
             if self._started:
                 return
+            self._core.ensure_spool()
             for _ in range(self._core.limiter.floor):
                 self._spawn()
             self._started = True
+        _guard_signals()
 
     def _spawn(self) -> None:
         worker = threading.Thread(
@@ -1067,32 +1350,61 @@ class Batcher:
         """
         return self._stop(time.monotonic() + timeout)
 
-    def _stop(self, deadline: float) -> FlushResult:
+    def _stop(self, deadline: float, *, at_exit: bool = False) -> FlushResult:
+        """Stop accepting, let the workers deliver until ``deadline``, then hand over the rest.
+
+        Interrupted while waiting (Ctrl-C), it raises and the stop is not finished: the workers
+        go on delivering, and the next ``stop()`` or the exit hook finishes it. At exit, an
+        interrupt only cuts the wait short."""
         core = self._core
+        if not at_exit and not self._finished and deadline > time.monotonic():
+            # What processes that died left in the spool is sent too (or said to be waiting).
+            core.ensure_spool()
+            _adopt_safely(core)
         with self._wake:
-            stopped = not self._accepting and not self._workers
-            if not stopped:
+            finished = self._finished
+            if not finished:
                 self._accepting = False
                 core.stopping = True
                 self._wake.notify_all()
-        if stopped:
+        if finished:
             core.log_unlogged_drops()  # refused after an earlier stop
             return FlushResult(core.pending())
-        for worker in list(self._workers):
-            worker.join(max(0.0, deadline - time.monotonic()))
-        pending = core.pending()
-        self._stop_now.set()
-        with self._wake:
-            self._wake.notify_all()
-            self._settled.notify_all()
-        _shutdown_report(core, core.abandon_all())
-        core.close_spool(pending)
-        core.log_unlogged_drops()
-        self._workers = []
+        if not at_exit and not self._started and core.items:
+            self._start()  # events adopted from the spool of a process that died
+        try:
+            with self._wake:
+                while self._exited < len(self._workers):
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._settled.wait(min(left, 0.1))
+        except KeyboardInterrupt:
+            if not at_exit:
+                raise
+        return self._hand_over()
+
+    def _hand_over(self) -> FlushResult:
+        core = self._core
+        with self._stop_lock:
+            if self._finished:
+                return FlushResult(core.pending())
+            pending = core.pending() + core.backlog_on_disk()
+            self._stop_now.set()
+            with self._wake:
+                self._wake.notify_all()
+                self._settled.notify_all()
+            report, kept = core.hand_over()
+            _shutdown_report(core, report)
+            core.close_spool(kept)
+            core.log_unlogged_drops()
+            self._workers = []
+            self._finished = True
+        _release(core, self.release)
         return FlushResult(pending)
 
     def _stop_at_exit(self, deadline: float) -> None:
-        result = self._stop(deadline)
+        result = self._stop(deadline, at_exit=True)
         if result.pending:
             self._core.log.warning(
                 "%s: %d events still pending at exit", self._core.name, result.pending
@@ -1104,6 +1416,14 @@ class Batcher:
     # ---- the workers --------------------------------------------------------------------------
 
     def _work(self) -> None:
+        try:
+            self._work_loop()
+        finally:
+            with self._wake:
+                self._exited += 1
+                self._settled.notify_all()  # stop() waits for the workers to end
+
+    def _work_loop(self) -> None:
         core = self._core
         _adopt_safely(core)
         while True:
@@ -1161,9 +1481,11 @@ class Batcher:
 
     def _after_fork(self) -> None:
         accepting = self._accepting  # a client the parent had stopped stays stopped
+        finished = self._finished
         self._core.after_fork()
         self._init_sync()
         self._accepting = accepting
+        self._finished = finished
         _sender_after_fork(self._sender)
 
 
@@ -1197,6 +1519,8 @@ class AsyncBatcher:
         self._sender = sender
         self._core = _Core(options, sender.name, _logger_of(sender))
         self._core.open_spool()
+        # Awaited once the stop is finished: the client closes its connections there.
+        self.release: Callable[[], Awaitable[Any]] | None = None
         self._init_async()
         _register(self)
 
@@ -1207,6 +1531,8 @@ class AsyncBatcher:
         self._idle = 0  # worker tasks waiting for work
         self._stop_now: asyncio.Event | None = None
         self._accepting = True
+        self._stopper: asyncio.Task[FlushResult] | None = None
+        self._finished = False  # see Batcher
 
     def enqueue(self, payload: bytes, key: str | None) -> bool:
         loop = _running_loop()
@@ -1221,10 +1547,7 @@ class AsyncBatcher:
             elif not core.fits(len(payload)):
                 refusal = core.refuse(payload, "full")
             else:
-                try:
-                    wake = core.append(payload, key)
-                except SpoolError:
-                    refusal = core.refuse(payload, "spool")
+                wake = core.append(payload, key)
         if refusal is not None:
             core.report_refusal(refusal)
             return False
@@ -1257,8 +1580,10 @@ class AsyncBatcher:
         self._stop_now = asyncio.Event()
         self._tasks = []
         self._idle = 0
+        self._core.ensure_spool()  # a forked child's own spool, on its first event
         for _ in range(self._core.limiter.floor):
             self._spawn()
+        _guard_signals()
 
     def _spawn(self) -> None:
         """One more worker task (the fewest start at once; more as the limit grows)."""
@@ -1290,36 +1615,83 @@ class AsyncBatcher:
             await asyncio.sleep(min(left, 0.01))
 
     async def stop(self, timeout: float = 10.0) -> FlushResult:
+        """Refuse new events, deliver what is queued within ``timeout``, hand over the rest.
+
+        The stop runs in a task of its own: cancelling the caller (``asyncio.wait_for(stop(),
+        0.5)``) does not cancel it, it goes on until its deadline. When the loop itself ends
+        first (the end of ``asyncio.run()``), what is left is handed over at once."""
         import asyncio
 
         core = self._core
-        deadline = time.monotonic() + timeout
-        with core.lock:
-            self._accepting = False
-            core.stopping = True
-        live = [t for t in self._tasks if self._loop is _running_loop()]
-        if live:
-            self._notify()
-            await asyncio.wait(live, timeout=max(0.0, deadline - time.monotonic()))
-        pending = core.pending()
-        if self._stop_now is not None:
+        if self._finished:
+            core.log_unlogged_drops()  # refused after an earlier stop
+            return FlushResult(core.pending())
+        loop = _running_loop()
+        stopper = self._stopper
+        if stopper is None or stopper.get_loop() is not loop:
+            deadline = time.monotonic() + timeout
+            stopper = self._stopper = loop.create_task(
+                self._stop_task(deadline), name=f"session-analytics-{core.name}-stop"
+            )
+        return await asyncio.shield(stopper)
+
+    async def _stop_task(self, deadline: float) -> FlushResult:
+        import asyncio
+
+        core = self._core
+        loop = _running_loop()
+        try:
+            # What processes that died left in the spool is sent too (or said to be waiting).
+            core.ensure_spool()
+            _adopt_safely(core)
+            with core.lock:
+                self._accepting = False
+                core.stopping = True
+            if core.items and self._loop is not loop:
+                self._bind(loop)
+            live = [t for t in self._tasks if self._loop is loop]
+            if live:
+                self._notify()
+                await asyncio.wait(live, timeout=max(0.0, deadline - time.monotonic()))
+        except asyncio.CancelledError:
+            pass  # the loop is ending: hand over what is left now
+        result = self._hand_over()
+        release = self.release
+        if release is not None:
+            try:
+                await release()
+            except asyncio.CancelledError:
+                pass
+            except Exception:
+                core.log.exception("%s: closing the connections failed", core.name)
+        return result
+
+    def _hand_over(self) -> FlushResult:
+        core = self._core
+        if self._finished:
+            return FlushResult(core.pending())
+        pending = core.pending() + core.backlog_on_disk()
+        if self._stop_now is not None and self._loop is _running_loop():
             self._stop_now.set()
-        for task in live:
-            task.cancel()
-        _shutdown_report(core, core.abandon_all())
-        core.close_spool(pending)
+            for task in self._tasks:
+                task.cancel()
+        report, kept = core.hand_over()
+        _shutdown_report(core, report)
+        core.close_spool(kept)
         core.log_unlogged_drops()
         self._tasks = []
+        self._finished = True
         return FlushResult(pending)
 
     def _stop_at_exit(self, deadline: float) -> None:
         # The loop is usually gone at exit: nothing can be sent, but nothing is dropped silently.
-        core = self._core
         self._accepting = False
-        pending = core.pending()
-        _shutdown_report(core, core.abandon_all())
-        core.close_spool(pending)
-        core.log_unlogged_drops()
+        self._core.stopping = True
+        result = self._hand_over()
+        if result.pending:
+            self._core.log.warning(
+                "%s: %d events still pending at exit", self._core.name, result.pending
+            )
 
     def stats(self) -> BatcherStats:
         return self._core.stats()
@@ -1389,7 +1761,9 @@ class AsyncBatcher:
 
     def _after_fork(self) -> None:
         accepting = self._accepting
+        finished = self._finished
         self._core.after_fork()
         self._init_async()
         self._accepting = accepting
+        self._finished = finished
         _sender_after_fork(self._sender)

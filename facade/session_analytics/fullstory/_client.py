@@ -166,6 +166,7 @@ class FullStory(_Base):
         self.raw.set_httpx_client(self._http)
         self._direct = self._make_direct(False)
         self._batcher = Batcher(TrackSender(self), _batching(batching))
+        self._batcher.release = self._release
         self.users = Users(self)
         self.events = Events(self)
 
@@ -180,16 +181,22 @@ class FullStory(_Base):
     def close(self, timeout: float = 10.0) -> FlushResult:
         """Deliver tracked events (for up to ``timeout`` s), stop following jobs, close the
         connections. Events still undelivered go to ``on_error`` or stay in the spool. Safe to
-        call twice."""
+        call twice.
+
+        Interrupted (Ctrl-C), it raises at once and the close is not finished: the events go on
+        being delivered, and a second ``close()`` or the exit hook (within
+        ``shutdown_timeout``) finishes it, connections included."""
         if self._closed:
             return FlushResult(0)
+        result = self._batcher.stop(timeout)  # then _release(), once its stop is finished
         self._closed = True
-        result = self._batcher.stop(timeout)
+        return result
+
+    def _release(self) -> None:
         self._stop_jobs()
         self._http.close()
         if self._direct is not None:
             self._direct.close()
-        return result
 
     def _after_fork(self) -> None:
         # The parent's connections are the parent's: the child dials its own (never closing the
@@ -249,6 +256,7 @@ class AsyncFullStory(_Base):
         self.raw.set_async_httpx_client(self._http)
         self._direct = self._make_direct(True)
         self._batcher = AsyncBatcher(AsyncTrackSender(self), _batching(batching))
+        self._batcher.release = self._arelease
         self.users = AsyncUsers(self)
         self.events = AsyncEvents(self)
 
@@ -262,16 +270,22 @@ class AsyncFullStory(_Base):
 
     async def aclose(self, timeout: float = 10.0) -> FlushResult:
         """Deliver tracked events (up to ``timeout`` s), stop following jobs, close the
-        connections. Safe to call twice."""
+        connections. Safe to call twice.
+
+        Cancelled (``asyncio.wait_for(fs.aclose(), 0.5)``), it raises at once but the close goes
+        on in a task of its own until its deadline, connections included; if the event loop
+        ends first, what is left is handed to ``on_error`` (or left in the spool)."""
         if self._closed:
             return FlushResult(0)
+        result = await self._batcher.stop(timeout)  # then _arelease(), once finished
         self._closed = True
-        result = await self._batcher.stop(timeout)
+        return result
+
+    async def _arelease(self) -> None:
         self._stop_jobs()
         await self._http.aclose()
         if self._direct is not None:
             await self._direct.aclose()
-        return result
 
     def _after_fork(self) -> None:
         if self._shared_http:

@@ -73,13 +73,20 @@ def flush(timeout: float = 10.0) -> FlushResult:
 
 
 def stop(timeout: float = 10.0) -> FlushResult:
-    """Deliver what is queued (up to ``timeout`` s) and stop the default client."""
+    """Deliver what is queued (up to ``timeout`` s) and stop the default client.
+
+    The client stays the default until its stop is finished: after an interrupted stop (Ctrl-C),
+    calling ``stop()`` again finishes it (so does the exit hook)."""
     global _default
     with _default_lock:
-        client, _default = _default, None
+        client = _default
     if client is None:
         return FlushResult(0)
-    return client.stop(timeout)
+    result = client.stop(timeout)
+    with _default_lock:
+        if _default is client:
+            _default = None
+    return result
 
 
 def stats() -> BatcherStats:

@@ -336,12 +336,14 @@ class Smartlook(_Base):
 
     def stop(self, timeout: float = 10.0) -> FlushResult:
         """Deliver what is queued (for up to ``timeout`` s), then stop; later events are refused.
-        What is still undelivered goes to ``on_error`` or stays in the spool."""
-        if self._stopped:
+        What is still undelivered goes to ``on_error`` or stays in the spool. Interrupted
+        (Ctrl-C), it raises and the stop is not finished: a second ``stop()`` or the exit hook
+        finishes it."""
+        if self._stopped and self._batcher._finished:
             return FlushResult(0)
         self._stopped = True
+        self._batcher.release = self._http.close  # once the stop is finished
         result: FlushResult = self._batcher.stop(timeout)
-        self._http.close()
         return result
 
     def _attach(self, http: Any) -> None:
@@ -414,11 +416,13 @@ class AsyncSmartlook(_Base):
         return result
 
     async def stop(self, timeout: float = 10.0) -> FlushResult:
-        if self._stopped:
+        """Cancelled, it raises at once but the stop goes on until its deadline (see
+        ``AsyncBatcher.stop``)."""
+        if self._stopped and self._batcher._finished:
             return FlushResult(0)
         self._stopped = True
+        self._batcher.release = self._http.aclose  # once the stop is finished
         result: FlushResult = await self._batcher.stop(timeout)
-        await self._http.aclose()
         return result
 
     def _attach(self, http: Any) -> None:
