@@ -36,6 +36,7 @@ from .._flow import Emit, Finished, Flow, Request, Sleep, Start, Wait, can_overl
 from .._transport import new_idempotency_key
 from ..errors import (
     FSError,
+    FSIdempotencyKeyReusedError,
     FSInvalidArgumentError,
     FSMaxRetryError,
     FSRateLimitedError,
@@ -72,6 +73,11 @@ class ImportProgress:
     failed: int
     jobs_running: int
     jobs_done: int
+    # While the API refuses job creates with 429: seconds until the next try (else None).
+    retry_in: float | None = None
+    # Every item before this position in the input is in a job or was reported as failed.
+    settled: int = 0
+    done: bool = False  # the import has ended: this is its last report
 
 
 @attrs.frozen
@@ -91,6 +97,18 @@ class ImportResult:
 
 
 @attrs.frozen
+class ImportChunk:
+    """Items that must go into one job, created with this Idempotency-Key: a chunk that an
+    import that stopped may have sent already (``ImportStopped.resume_items()`` yields them).
+    Given to ``import_()`` among the items, it is sent alone, as it is, with its key: if its
+    job was created before (within the API's 24 hours for a key), the API answers with that
+    job instead of creating a second one."""
+
+    items: list[dict[str, Any]]
+    idempotency_key: str
+
+
+@attrs.frozen
 class ImportStopped:
     """Where an import stood when it stopped: set as ``import_stopped`` on the exception that
     stopped it (an FSError, or anything else: a KeyboardInterrupt, an error of the iterable).
@@ -105,6 +123,11 @@ class ImportStopped:
     a dropped connection, a 5xx, or a stop while it was in flight): that job may exist, with
     the first ``maybe_sent_count`` items of ``unsent`` in it; the others were never sent.
     ``refused`` lists items refused by the checks that ``on_failed`` was not told about yet.
+
+    ``unsent_chunks`` are those first ``maybe_sent_count`` items of ``unsent`` again, as the
+    chunks they were sent in, each with its Idempotency-Key: import
+    ``itertools.chain(stopped.resume_items(), rest)`` and a chunk whose job was created is not
+    created again (the API answers with the job the key made), so each item is imported once.
     """
 
     read: int
@@ -120,6 +143,13 @@ class ImportStopped:
     refused: list[ImportFailure]
     # How many of ``unsent`` (the first ones) may be in that job; the others were never sent.
     maybe_sent_count: int = 0
+    unsent_chunks: list[ImportChunk] = attrs.field(factory=list)
+
+    def resume_items(self) -> Iterator[Any]:
+        """What to import again, in the order to import it: the chunks that may have been sent
+        (each an :class:`ImportChunk` with its key), then the items never sent."""
+        yield from self.unsent_chunks
+        yield from self.unsent[self.maybe_sent_count :]
 
 
 @attrs.define(eq=False)
@@ -144,7 +174,14 @@ class _Create:
     indices: list[int]
     key: str
     in_flight: bool = False
-    maybe_sent: bool = False  # its create failed in a way that may have made the job
+    # Some attempt may have made the job (no answer, a 5xx that may have been processed), or
+    # the chunk came as an ImportChunk: sent again only with its key.
+    maybe_sent: bool = False
+    keyed: bool = False  # an ImportChunk: its own key, sent alone
+    started_at: float = 0.0  # when its last attempt went
+    # Set first thing once its answer named the job: from then on the chunk is in that job.
+    job: _Running | None = None
+    counted: bool = False  # its job is in job_ids, _running and submitted
 
 
 def _busy(error: FSError) -> float | None:
@@ -214,6 +251,13 @@ class _Importer:
         self._running: list[_Running] = []  # PROCESSING on the API's side
         self._reading: list[_Running] = []  # done there; their results are being read
         self._create: _Create | None = None
+        self._keyed: _Create | None = None  # an ImportChunk read, to create after _create
+        # The item being taken from the iterable: (its index, it as given), until it is held.
+        self._taken: tuple[int, Any] | None = None
+        # Job creates refused with 429: since when (the first refused attempt went), and when
+        # the next try goes, to say so in the progress.
+        self._limited_since: float | None = None
+        self._retry_at: float | None = None
         # Read, checked, in no job yet (what a stop leaves unsent), with their input positions.
         self._chunk: list[dict[str, Any]] = []
         self._chunk_indices: list[int] = []
@@ -260,7 +304,10 @@ class _Importer:
 
     # ---- reporting --------------------------------------------------------------------------
 
-    def _progress(self) -> Emit:
+    def _progress(self, *, done: bool = False) -> Emit:
+        retry_in = None
+        if self._retry_at is not None:
+            retry_in = round(max(0.0, self._retry_at - self._now()), 1)
         snapshot = ImportProgress(
             self.read,
             self.submitted,
@@ -268,6 +315,9 @@ class _Importer:
             self.failed_count,
             len(self._running),
             self.jobs_done,
+            retry_in,
+            self._settled(),
+            done,
         )
         # Nothing new since the last report: do not report it twice. While a create is in
         # flight with the next chunk read, the report waits for that create's answer: a report
@@ -278,6 +328,20 @@ class _Importer:
             listeners = [self._on_progress]
             self._last = snapshot
         return Emit(listeners, (snapshot,), "progress")
+
+    def _settled(self) -> int:
+        """The position before which every item is in a job or was reported as failed."""
+        held = [
+            indices[0]
+            for indices in (
+                self._create.indices if self._create is not None else [],
+                self._keyed.indices if self._keyed is not None else [],
+                self._chunk_indices,
+                [failure.index for failure in self._refused[:1] if failure.index is not None],
+            )
+            if indices
+        ]
+        return min(held, default=self.read)
 
     def _fail(self, failures: list[ImportFailure]) -> Emit | None:
         self.failed_count += len(failures)
@@ -296,25 +360,33 @@ class _Importer:
 
     def _read_slice(self) -> Flow[None]:
         """Read up to READ_SLICE items into ``_chunk``; the refused ones are reported. Filled in
-        place, so that a stop while reading still knows what was read."""
+        place, so that a stop while reading still knows what was read: an item is held (as
+        ``_taken``) from the moment the iterable hands it over, so that a stop at any point
+        (a Ctrl-C included) finds it either there or in the chunk, never nowhere."""
         chunk, indices, refused = self._chunk, self._chunk_indices, self._refused
         taken = 0
         try:
-            while len(chunk) < self._chunk_size and taken < READ_SLICE:
-                try:
-                    item = next(self._source)
-                except StopIteration:
-                    self._exhausted = True
-                    break
+            for item in self._source:  # a for loop: nothing can stop it between the two lines
+                self._taken = (self.read, item)
                 index = self.read
-                self.read += 1
+                self.read = index + 1
                 taken += 1
+                if isinstance(item, ImportChunk):
+                    self._keyed = self._keyed_create(item, index)
+                    self._taken = None
+                    break  # the chunk read so far goes first, then this one, alone
                 try:
                     chunk.append(R.prepare_item(self.kind, item, f"items[{index}]"))
                     indices.append(index)
                 except FSInvalidArgumentError as error:
                     refused.append(ImportFailure(item, "invalid_argument", str(error), None, index))
+                self._taken = None
+                if len(chunk) >= self._chunk_size or taken >= READ_SLICE:
+                    break
+            else:
+                self._exhausted = True
         except Exception as error:
+            self._taken = None  # the iterable raised: it handed nothing over
             if self._create is None or not self._create.in_flight:
                 raise
             self._stop(error)  # once the create in flight says whether it made its job
@@ -322,10 +394,32 @@ class _Importer:
         if len(chunk) >= self._chunk_size or self._exhausted:
             self._chunk_complete = True
         if refused:
-            self._refused = []
             emitted = self._fail(refused)
+            self._refused = []
             if emitted is not None:
                 yield emitted
+
+    def _keyed_create(self, given: ImportChunk, first: int) -> _Create:
+        """An ImportChunk as a create of its own, with its key; its items are checked, and
+        those refused are reported (the chunk then differs from the one sent with that key,
+        and the API refuses the key: see ``_created``)."""
+        if not isinstance(given.items, list) or not isinstance(given.idempotency_key, str):
+            raise FSInvalidArgumentError(
+                "ImportChunk: items must be a list and idempotency_key a str", field="items"
+            )
+        items: list[dict[str, Any]] = []
+        indices: list[int] = []
+        for offset, item in enumerate(given.items):
+            index = first + offset
+            try:
+                items.append(R.prepare_item(self.kind, item, f"items[{index}]"))
+                indices.append(index)
+            except FSInvalidArgumentError as error:
+                self._refused.append(
+                    ImportFailure(item, "invalid_argument", str(error), None, index)
+                )
+        self.read = first + len(given.items)
+        return _Create(items, indices, given.idempotency_key, maybe_sent=True, keyed=True)
 
     # ---- the flow ---------------------------------------------------------------------------
 
@@ -333,32 +427,12 @@ class _Importer:
         try:
             yield from self._flow()
         except BaseException as error:
-            running = [job.job_id for job in (*self._running, *self._reading)]
-            if running:
+            stopped = self._stopped()
+            if stopped.running_job_ids:
                 logger.warning(
                     "import stopped; these jobs were created and may still be running: %s",
-                    ", ".join(running),
+                    ", ".join(stopped.running_job_ids),
                 )
-            create = self._create
-            unsent, indices, maybe = list(self._chunk), list(self._chunk_indices), 0
-            if create is not None:
-                unsent[:0], indices[:0] = create.items, create.indices
-                if create.in_flight or create.maybe_sent:
-                    maybe = len(create.items)
-            stopped = ImportStopped(
-                self.read,
-                self.submitted,
-                self.imported,
-                self.failed_count + len(self._refused),
-                list(self.job_ids),
-                running,
-                sum(job.size for job in (*self._running, *self._reading)),
-                unsent,
-                indices,
-                maybe > 0,
-                self._refused,
-                maybe,
-            )
             with contextlib.suppress(AttributeError):  # an exception without a __dict__
                 error.import_stopped = stopped  # type: ignore[attr-defined]
             raise
@@ -371,6 +445,90 @@ class _Importer:
             list(self.failed),
         )
 
+    def _stopped(self) -> ImportStopped:
+        """Where the import stands, whatever step it was stopped at (a Ctrl-C may land between
+        any two steps): every item read is in a job, in ``unsent`` or reported as failed."""
+        create = self._create
+        if create is not None and create.job is not None:
+            self._record(create)  # its answer had named its job: the chunk is in that job
+            create = None
+        # (items, indices, key): the chunks that may be in a job go first, with their keys.
+        keyed: list[tuple[list[Any], list[int], str]] = []
+        plain: list[tuple[list[Any], list[int]]] = []
+        if create is not None:
+            if create.maybe_sent or create.in_flight:
+                keyed.append((create.items, create.indices, create.key))
+            else:  # never sent, or refused for sure (429): nothing made its job
+                plain.append((create.items, create.indices))
+        pending = self._keyed
+        if pending is not None and pending is not create:
+            keyed.append((pending.items, pending.indices, pending.key))
+        chunk, indices = list(self._chunk), list(self._chunk_indices)
+        if create is not None and self._chunk is create.items:
+            chunk, indices = [], []  # stopped as the chunk became the create
+        refused = list(self._refused)
+        taken = self._taken
+        if taken is not None:  # stopped while an item was being taken in
+            index, item = taken
+            if isinstance(item, ImportChunk):
+                if pending is None or pending.key != item.idempotency_key:
+                    first = list(range(index, index + len(item.items)))
+                    keyed.append((list(item.items), first, item.idempotency_key))
+                index += max(0, len(item.items) - 1)  # its last position
+            elif indices and indices[-1] == index:
+                pass  # held in the chunk
+            elif len(chunk) > len(indices):
+                indices.append(index)  # in the chunk, its position not yet
+            elif not (refused and refused[-1].index == index):
+                chunk.append(item)  # as given, not checked yet
+                indices.append(index)
+            self.read = max(self.read, index + 1)
+        plain.append((chunk, indices))
+        unsent: list[dict[str, Any]] = []
+        unsent_indices: list[int] = []
+        chunks: list[ImportChunk] = []
+        for items, positions, key in keyed:
+            if not items:
+                continue
+            unsent.extend(items)
+            unsent_indices.extend(positions)
+            chunks.append(ImportChunk(list(items), key))
+        maybe = len(unsent)
+        for items, positions in plain:
+            unsent.extend(items)
+            unsent_indices.extend(positions)
+        running = [*self._running, *self._reading]
+        return ImportStopped(
+            self.read,
+            self.submitted,
+            self.imported,
+            self.failed_count + len(refused),
+            list(self.job_ids),
+            [job.job_id for job in running],
+            sum(job.size for job in running),
+            unsent,
+            unsent_indices,
+            maybe > 0,
+            refused,
+            maybe,
+            chunks,
+        )
+
+    def _record(self, create: _Create) -> None:
+        """Count the job ``create`` made; safe to call again after a stop halfway through."""
+        job = create.job
+        assert job is not None
+        if not create.counted:
+            size = len(create.items)
+            if job not in self._running and not job.finished:
+                self._running.append(job)
+            if job.job_id not in self.job_ids:
+                self.job_ids.append(job.job_id)
+            self.submitted += size
+            create.counted = True
+        if self._create is create:
+            self._create = None
+
     def _flow(self) -> Flow[None]:
         self._overlap = can_overlap()
         while True:
@@ -378,6 +536,7 @@ class _Importer:
             # Read the next chunk while the one before it is being created (or there is none).
             if (
                 not self._chunk_complete
+                and self._keyed is None
                 and self._stop_error is None
                 and (create is None or create.in_flight)
             ):
@@ -386,12 +545,16 @@ class _Importer:
                     if self._requests:  # look at the answers between slices
                         yield from self._handle((yield from self._collect(0)))
                     continue
-            if create is None and self._chunk_complete and self._chunk:
+            if create is None and self._chunk and (self._chunk_complete or self._keyed):
                 create = self._create = _Create(
                     self._chunk, self._chunk_indices, new_idempotency_key()
                 )
                 self._chunk, self._chunk_indices = [], []
                 self._chunk_complete = self._exhausted
+            elif create is None and self._keyed is not None:
+                if self._keyed.items:  # else every item of it was refused, and reported
+                    create = self._create = self._keyed
+                self._keyed = None
             now = self._now()
             slot = len(self._running) < self._in_flight_max
             if self._stop_error is not None:
@@ -404,7 +567,7 @@ class _Importer:
                 and now >= self._busy_until
                 and self._requests < MAX_REQUESTS
             ):
-                create.in_flight = True
+                create.in_flight, create.started_at = True, now
                 call = R.create_job_call(self.kind, create.items, self._shared, create.key)
                 yield from self._send(call, create)
                 continue  # read the next chunk while this one is sent
@@ -417,6 +580,7 @@ class _Importer:
                         yield from self._send(self._job_call(job), job)
             if (
                 self._create is None
+                and self._keyed is None
                 and not self._chunk
                 and self._exhausted
                 and not self._running
@@ -428,7 +592,7 @@ class _Importer:
                 due.append(self._busy_until)
             timeout = max(0.0, min(due) - now) if due and self._stop_error is None else None
             yield from self._handle((yield from self._collect(timeout)))
-        yield self._progress()
+        yield self._progress(done=True)
 
     def _job_call(self, job: _Running) -> Any:
         if not job.finished:
@@ -452,23 +616,85 @@ class _Importer:
                 yield from self._polled(tag, outcome)
 
     def _created(self, create: _Create, created: ApiResponse[Any] | FSError) -> Flow[None]:
-        create.in_flight = False
+        # ``in_flight`` stays set until the answer is recorded: a stop before that says the
+        # chunk may be in a job (and carries its key), never that it was not sent.
         if isinstance(created, FSError):
+            if created.maybe_processed:
+                create.maybe_sent = True  # once maybe, always maybe: its key goes with it
             wait = _busy(created)
+            if create.keyed and isinstance(created, FSIdempotencyKeyReusedError):
+                yield from self._key_refused(create, created)
+                return
             if wait is None:
-                create.maybe_sent = created.maybe_processed
+                create.in_flight = False
                 self._stop(created)
                 return
-            # Too much in progress: the same chunk goes again later, with the same key.
-            self._busy_until = self._now() + max(wait, self._options.poll_interval)
+            # Too much in progress, or rate limited: the same chunk goes again later, with the
+            # same key, unless creates have been refused for longer than the options allow.
+            now = self._now()
+            if self._limited_since is None:
+                self._limited_since = create.started_at
+            wait = max(wait, self._options.poll_interval)
+            limited = now - self._limited_since
+            if limited + wait > self._options.max_rate_limited_wait:
+                create.in_flight = False
+                self._retry_at = None
+                self._stop(self._rate_limited(created, limited))
+                return
+            logger.warning(
+                "import: the API refused a job create with 429 (%s); retrying in %.0f s "
+                "(rate limited for %.0f s, at most %.0f s)",
+                created.message,
+                wait,
+                limited,
+                self._options.max_rate_limited_wait,
+            )
+            self._busy_until = self._retry_at = now + wait
+            create.in_flight = False
+            progress = self._progress()
+            if progress.listeners:
+                yield progress
             return
         job_id = created.body.job.id
         due = self._now() + self._options.poll_interval
-        self._running.append(_Running(job_id, len(create.items), due=due))
-        self.job_ids.append(job_id)
-        self.submitted += len(create.items)
-        self._create = None
+        create.job = _Running(job_id, len(create.items), due=due)
+        self._record(create)
+        create.in_flight = False
+        self._limited_since = self._retry_at = None
         yield self._progress()
+
+    def _rate_limited(self, created: FSError, limited: float) -> FSMaxRetryError:
+        last = created.last_error if isinstance(created, FSMaxRetryError) else created
+        gave_up = FSMaxRetryError(
+            f"import: the API kept refusing job creates with 429 (rate limited, or too much in "
+            f"progress) for {limited:.0f} s; max_rate_limited_wait is "
+            f"{self._options.max_rate_limited_wait:g} s (last: {last.message})",
+            last_error=last,
+            retries_taken=created.retries_taken,
+        )
+        gave_up.__cause__ = created
+        return gave_up
+
+    def _key_refused(self, create: _Create, refused: FSError) -> Flow[None]:
+        """An ImportChunk whose key the API refused: it was used before, with other items (the
+        chunk was changed since, or some of its items were refused by the checks). That first
+        request was carried out, so these items may be in its job: each is reported."""
+        message = (
+            "this item's chunk was sent before with the same Idempotency-Key and other items "
+            "(edited since?): that earlier request was carried out, so the item may be in its "
+            "job; check before importing it again without the key"
+        )
+        failures = [
+            ImportFailure(item, "idempotency_key_reused", message, None, index)
+            for item, index in zip(create.items, create.indices, strict=True)
+        ]
+        logger.warning("import: %s (%s)", message, refused.message)
+        self._refused = [*self._refused, *failures]
+        self._create = None
+        emitted = self._fail(self._refused)
+        self._refused = []
+        if emitted is not None:
+            yield emitted
 
     def _polled(self, job: _Running, polled: ApiResponse[Any] | FSError) -> Flow[None]:
         now = self._now()

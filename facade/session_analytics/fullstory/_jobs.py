@@ -55,6 +55,8 @@ logger = logging.getLogger("session_analytics")
 
 EVENTS = ("created", "processing", "error", "abort", "done")
 Event = Literal["created", "processing", "error", "abort", "done"]
+# How long import_() waits out job creates refused with 429 before it stops (seconds).
+DEFAULT_MAX_RATE_LIMITED_WAIT_S = 600.0
 RETRYABLE_POLL_ERRORS = (FSServerError, FSRateLimitedError, FSTimeoutError, FSConnectionError)
 
 
@@ -81,11 +83,18 @@ class BatchJobOptions:
         max_retry: failed polls in a row before the job is aborted with FS_MAX_RETRY.
         collect_results: hold imported and failed items for ``done``/``wait()``; turn off for
             big jobs and stream them with ``iter_imports()`` / ``iter_errors()``.
+        max_rate_limited_wait: ``import_()`` only: the longest time, in seconds, that job
+            creates may keep being refused with 429 (rate limited, or too much in progress)
+            before the import stops with FS_MAX_RETRY; counted from the first refused create
+            since the last one that went through, and reset by every job created.
     """
 
     poll_interval: float = attrs.field(default=C.DEFAULT_POLL_INTERVAL_S, validator=_check_positive)
     max_retry: int = attrs.field(default=C.DEFAULT_JOB_MAX_RETRY, validator=_check_retries)
     collect_results: bool = True
+    max_rate_limited_wait: float = attrs.field(
+        default=DEFAULT_MAX_RATE_LIMITED_WAIT_S, validator=_check_positive
+    )
 
 
 @attrs.frozen
