@@ -72,6 +72,7 @@ FLAGS = {
     "jobs_in_flight": "--jobs-in-flight",
     "chunk_size": "--chunk-size",
     "poll_interval": "--poll-interval",
+    "max_rate_limited_wait": "--max-rate-limited-wait",
     "timeout": "--timeout",
     "max_retries": "--max-retries",
     "timestamp": "--timestamp",

@@ -10,10 +10,17 @@ when known, the line): fix the lines in place and import that file again, the ``
 ignored. A line that was not JSON keeps its text as ``_raw``; a CSV row whose cells did not
 convert keeps them as ``_cells`` (with their ``:type`` headers): fix the text or the cell.
 
+A line longer than --max-line-bytes (16 MiB) is not read whole: it fails alone
+(``line_too_long``, with its line number; its text is not kept).
+
 If the API stops working midway, the items not sent yet are written there too (code
 ``not_sent``), and the jobs already created are listed: they may still be importing, so their
-items must not be sent again. Importing the failed file then sends each item once.
-Exit 0 when everything was imported, 1 when some items failed, 3 when the API stopped working.
+items must not be sent again. Items whose job create got no answer (code ``maybe_sent``) keep
+the create's Idempotency-Key: importing the failed file sends them again as that same chunk
+with that key, so a job that was created is not created twice. Importing the failed file then
+sends each item once. Ctrl-C saves the same way and names the line to resume from.
+Exit 0 when everything was imported, 1 when some items failed, 3 when the API stopped working
+(or kept answering 429 for longer than --max-rate-limited-wait), 130 after Ctrl-C.
 """
 
 from __future__ import annotations
@@ -24,12 +31,13 @@ import io
 import json
 import os
 import re
+import signal
 import sys
+import threading
 import time
-from array import array
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ..errors import FSError
 from ._common import (
@@ -42,11 +50,18 @@ from ._common import (
     fullstory_client,
 )
 
+if TYPE_CHECKING:
+    from ..fullstory import ImportStopped
+
 TICK_ITEMS = 1000
+MAX_LINE_BYTES = 16 * 1024 * 1024  # a longer line fails alone, never held whole
+SKIP_PIECE = 1024 * 1024  # a line too long is read to its end in pieces of this size
+BIG_LINE = 1024 * 1024  # a line this long that cannot be an object is not parsed
 EXPECTED = {"int": "a whole number", "real": "a number", "bool": "true or false", "json": "JSON"}
 CELL_CODES = ("invalid_value", "invalid_row", "invalid_utf8")  # saved as the row's cells
 NOT_SENT = "not_sent"
 MAYBE_SENT = "maybe_sent"
+LINE_TOO_LONG = "line_too_long"
 CONVERTERS = {
     "str": str,
     "int": int,
@@ -94,6 +109,22 @@ def register(commands: Any) -> None:
             metavar="N",
             help="start at line N of FILE (to resume where a stopped import said; default 1)",
         )
+        parser.add_argument(
+            "--max-rate-limited-wait",
+            type=float,
+            default=600.0,
+            metavar="SECONDS",
+            help="stop (exit 3, saving what was not sent) when the API has refused job creates "
+            "with 429 for this long in a row (600)",
+        )
+        parser.add_argument(
+            "--max-line-bytes",
+            type=int,
+            default=MAX_LINE_BYTES,
+            metavar="BYTES",
+            help="a longer line fails alone (line_too_long), without being held in memory "
+            f"({MAX_LINE_BYTES}, 16 MiB)",
+        )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar (logs, CI)")
         if kind == "events":
             parser.add_argument(
@@ -103,13 +134,78 @@ def register(commands: Any) -> None:
         parser.set_defaults(run=_import, kind=kind)
 
 
-class _Source:
-    """Reads items lazily, counting bytes (for the progress bar) and line numbers."""
+class _TooLong:
+    """A line longer than --max-line-bytes: its size (with its end of line) and length."""
 
-    def __init__(self, path: str, fmt: str | None, from_line: int = 1) -> None:
+    __slots__ = ("length", "size")
+
+    def __init__(self, size: int, length: int) -> None:
+        self.size = size
+        self.length = length
+
+
+class _Interrupts:
+    """Ctrl-C, made to land between two lines of the input, never inside one: while a line is
+    being taken in (``hold()`` .. ``release()``) it is put off to ``release()``. Elsewhere it
+    raises KeyboardInterrupt at once, as usual. While what was not sent is saved, it is
+    ignored."""
+
+    def __init__(self) -> None:
+        self.held = False
+        self.pending = False
+        self.saving = False
+        self._old: Any = None
+
+    def __enter__(self) -> _Interrupts:
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+            self._old = None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.saving:
+            return
+        if self.held:
+            self.pending = True
+            return
+        raise KeyboardInterrupt
+
+    def hold(self) -> None:
+        self.held = True
+
+    def release(self) -> None:
+        self.held = False
+        if self.pending and not self.saving:
+            self.pending = False
+            raise KeyboardInterrupt
+
+
+class _Source:
+    """Reads items lazily, counting bytes (for the progress bar) and line numbers. Lines that
+    fail go to the failed file at once; a line is either taken in whole (handed out, or saved
+    as failed, and ``line_done`` moved past it) or not at all, whenever a Ctrl-C lands."""
+
+    def __init__(
+        self,
+        path: str,
+        fmt: str | None,
+        from_line: int = 1,
+        *,
+        failed: _FailedFile | None = None,
+        max_line_bytes: int = MAX_LINE_BYTES,
+        interrupts: _Interrupts | None = None,
+    ) -> None:
         self.path = path
         self.from_line = from_line
-        self.line_done = 0  # the last line read (an item handed out, or a bad line)
+        self.max_line_bytes = max_line_bytes
+        self.failed = failed
+        self.interrupts = interrupts or _Interrupts()
+        # The last line taken in (an item handed out, or a failed line; or skipped).
+        self.line_done = from_line - 1
         self.format = fmt or ("csv" if path.lower().endswith(".csv") else "ndjson")
         try:
             if path == "-":
@@ -122,8 +218,13 @@ class _Source:
             fail(f"cannot read {path}: {err.strerror}")
         self.bytes_read = 0
         self.tick: Any = None  # called every TICK_ITEMS items read (the progress bar)
-        self.lines = array("I")  # the line of each item handed out, by item index
-        self.bad: list[tuple[int, Any, str, str]] = []  # line, raw text or cells, code, message
+        self.items = 0  # items handed out (an ImportChunk counts as its items)
+        # The line of each item handed out, by item index, until the import has settled it.
+        self.lines: dict[int, int] = {}
+        self._low = 0  # every index below this is gone from ``lines``
+        self.last_lines: list[int] = []  # the lines of what was handed out last
+        self.bad = 0  # lines that failed here (saved to the failed file at once)
+        self._group_start: int | None = None  # the first line of a maybe-sent chunk gathered
         if self.format == "csv":
             self._open_csv()
 
@@ -131,49 +232,179 @@ class _Source:
         if self._raw is not sys.stdin.buffer:
             self._raw.close()
 
-    def items(self) -> Iterator[dict[str, Any]]:
+    def items_iter(self) -> Iterator[Any]:
         return self._ndjson() if self.format == "ndjson" else self._csv()
 
-    def _ndjson(self) -> Iterator[dict[str, Any]]:
-        for number, raw in enumerate(self._raw, 1):
-            self.bytes_read += len(raw)
+    # ---- bookkeeping ------------------------------------------------------------------------
+
+    def settle(self, settled: int) -> None:
+        """Forget the lines of the items before ``settled``: in a job, or reported."""
+        lines, low = self.lines, self._low
+        while low < settled:
+            lines.pop(low, None)
+            low += 1
+        self._low = low
+
+    def line_of(self, index: int | None) -> int | None:
+        return None if index is None else self.lines.get(index)
+
+    def resume_line(self, taken: int) -> int:
+        """The first line not taken in, when the import took in the first ``taken`` items
+        handed out: every line before it is in a job, unsent, or in the failed file."""
+        line = self.line_done + 1
+        if self._group_start is not None:
+            line = min(line, self._group_start)
+        if taken < self.items and taken in self.lines:
+            line = min(line, self.lines[taken])
+        return line
+
+    def _bad(self, line: int, raw: Any, code: str, message: str) -> None:
+        if self.failed is not None:
+            self.failed.write(raw, {"code": code, "message": message, "line": line})
+        self.bad += 1
+        self.line_done = line
+
+    def _hand_out(self, lines: list[int]) -> None:
+        first = self.items
+        for offset, line in enumerate(lines):
+            self.lines[first + offset] = line
+        self.items = first + len(lines)
+        self.last_lines = lines
+        if self.tick is not None and first // TICK_ITEMS != self.items // TICK_ITEMS:
+            self.tick()
+
+    # ---- NDJSON -----------------------------------------------------------------------------
+
+    def _raw_lines(self) -> Iterator[bytes | _TooLong]:
+        """Each line's bytes; a line longer than ``max_line_bytes`` is read to its end in
+        pieces and given as its size only."""
+        read, limit = self._raw.readline, self.max_line_bytes
+        while True:
+            raw = read(limit + 1)
+            if not raw:
+                return
+            if len(raw) <= limit or raw.endswith(b"\n"):
+                yield raw
+                continue
+            size = len(raw)
+            del raw
+            while True:
+                piece = read(SKIP_PIECE)
+                size += len(piece)
+                if not piece or piece.endswith(b"\n"):
+                    break
+            yield _TooLong(size, size - 1 if piece.endswith(b"\n") else size)
+
+    def _ndjson(self) -> Iterator[Any]:
+        from ..fullstory._import import ImportChunk
+
+        interrupts = self.interrupts
+        group: list[dict[str, Any]] = []  # a maybe-sent chunk of a failed file, gathered
+        group_lines: list[int] = []
+        group_key: str | None = None
+        number = 0
+        for raw in self._raw_lines():
+            number += 1
+            self.bytes_read += raw.size if isinstance(raw, _TooLong) else len(raw)
             if number < self.from_line:
                 continue
+            interrupts.hold()
+            parsed = self._parse(number, raw)
+            if parsed is None:  # a blank line
+                self.line_done = number
+                interrupts.release()
+                continue
+            item, key = parsed if isinstance(parsed, tuple) else (None, None)
+            if group and (item is None or key != group_key):
+                # The chunk gathered ends here: hand it out, then come back to this line.
+                assert group_key is not None
+                chunk = ImportChunk(group, group_key)
+                self._hand_out(group_lines)
+                self._group_start = None
+                group, group_lines, group_key = [], [], None
+                interrupts.release()
+                yield chunk
+                interrupts.hold()
+            if item is None:  # failed: (raw text, code, message)
+                assert isinstance(parsed, list)
+                self._bad(number, *parsed)
+                interrupts.release()
+                continue
+            if key is not None:  # part of a chunk that may have been sent, with its key
+                if not group:
+                    self._group_start = number
+                group.append(item)
+                group_lines.append(number)
+                group_key = key
+                self.line_done = number
+                interrupts.release()
+                continue
+            self._hand_out([number])
             self.line_done = number
-            text = raw.strip()
-            if not text:
-                continue
-            try:
-                item = json.loads(text)
-            except (ValueError, UnicodeDecodeError) as err:
-                self.bad.append((number, _text(raw), "invalid_json", f"not JSON: {_why(err)}"))
-                continue
-            if not isinstance(item, dict):
-                self.bad.append(
-                    (number, _text(raw), "not_an_object", "each line must be a JSON object")
-                )
-                continue
-            item.pop("_error", None)  # a line of a failed file, fixed and imported again
-            if "_raw" in item or "_cells" in item:
-                fixed = _fixed_line(item)
-                if isinstance(fixed, tuple):
-                    self.bad.append((number, *fixed))
-                    continue
-                item = fixed
-            self.lines.append(number)
-            if self.tick is not None and len(self.lines) % TICK_ITEMS == 0:
-                self.tick()
+            interrupts.release()
             yield item
+        if group:
+            assert group_key is not None
+            interrupts.hold()
+            chunk = ImportChunk(group, group_key)
+            self._hand_out(group_lines)
+            self._group_start = None
+            interrupts.release()
+            yield chunk
+
+    def _parse(
+        self, number: int, raw: bytes | _TooLong
+    ) -> tuple[dict[str, Any], str | None] | list[Any] | None:
+        """A line as (item, the key of its maybe-sent chunk or None), [what to save, code,
+        message] when it fails, or None when it is blank."""
+        if isinstance(raw, _TooLong):
+            return [
+                None,
+                LINE_TOO_LONG,
+                f"the line is {raw.length:,} bytes long, more than --max-line-bytes "
+                f"({self.max_line_bytes:,}); its text is not kept: fix it in the input",
+            ]
+        text = raw.strip()
+        if not text:
+            return None
+        if len(text) > BIG_LINE and not text.startswith(b"{"):
+            return [
+                None,
+                "not_an_object",
+                "each line must be a JSON object (a long line "
+                "that is not one; its text is not kept)",
+            ]
+        try:
+            item = json.loads(text)
+        except (ValueError, UnicodeDecodeError) as err:
+            return [_text(raw), "invalid_json", f"not JSON: {_why(err)}"]
+        if not isinstance(item, dict):
+            return [_text(raw), "not_an_object", "each line must be a JSON object"]
+        error = item.pop("_error", None)  # a line of a failed file, fixed and imported again
+        if "_raw" in item or "_cells" in item:
+            fixed = _fixed_line(item, error)
+            if isinstance(fixed, tuple):
+                return list(fixed)
+            return fixed, None
+        key = None
+        if isinstance(error, dict) and error.get("code") == MAYBE_SENT:
+            key = error.get("idempotency_key")
+        return item, key if isinstance(key, str) and key else None
+
+    # ---- CSV --------------------------------------------------------------------------------
 
     def _csv(self) -> Iterator[dict[str, Any]]:
         reader, columns = self._csv_reader, self._csv_columns
+        interrupts = self.interrupts
         row_end = 1  # the line the last row ended on: the next row starts after it
         try:
             for row in reader:
+                interrupts.hold()
                 number = row_end = reader.line_num
                 if number < self.from_line:
+                    self.line_done = number
+                    interrupts.release()
                     continue
-                self.line_done = number
                 extra = row.pop(None, None)
                 if not _is_utf8([*row.values(), *(extra or ())]):
                     cells: dict[str, Any] = {
@@ -181,31 +412,39 @@ class _Source:
                     }
                     if extra:
                         cells["_extra"] = [_readable(v) for v in extra]
-                    self.bad.append(
-                        (
-                            number,
-                            cells,
-                            "invalid_utf8",
-                            "the row is not UTF-8 text; save the file as UTF-8",
-                        )
+                    self._bad(
+                        number,
+                        cells,
+                        "invalid_utf8",
+                        "the row is not UTF-8 text; save the file as UTF-8",
                     )
+                    interrupts.release()
                     continue
                 if extra:
                     cells = {**row, "_extra": extra}
                     message = "the row has more cells than the header (they are in _extra)"
-                    self.bad.append((number, cells, "invalid_row", message))
+                    self._bad(number, cells, "invalid_row", message)
+                    interrupts.release()
                     continue
                 try:
                     item = _row_item(row, columns)
                 except ValueError as err:
-                    self.bad.append((number, dict(row), "invalid_value", str(err)))
+                    self._bad(number, dict(row), "invalid_value", str(err))
+                    interrupts.release()
                     continue
-                self.lines.append(number)
-                if self.tick is not None and len(self.lines) % TICK_ITEMS == 0:
-                    self.tick()
+                self._hand_out([number])
+                self.line_done = number
+                interrupts.release()
                 yield item
         except csv.Error as err:
+            interrupts.held = False
             fail(f"{self.path}: line {row_end + 1}: not valid CSV ({err})")
+        except _LineTooLong:
+            interrupts.held = False
+            fail(
+                f"{self.path}: line {row_end + 1}: longer than --max-line-bytes "
+                f"({self.max_line_bytes:,} bytes)"
+            )
 
     def _open_csv(self) -> None:
         """Read the header now, so that a bad header is reported before anything starts."""
@@ -222,17 +461,28 @@ class _Source:
             names = self._csv_reader.fieldnames or []
         except csv.Error as err:
             fail(f"{self.path}: the header is not valid CSV ({err})")
+        except _LineTooLong:
+            fail(f"{self.path}: the header is longer than --max-line-bytes")
         if not _is_utf8(list(names)):
             fail(f"{self.path}: the header is not UTF-8 text; save the file as UTF-8")
         self._csv_columns = [_column(name) for name in names]
         if not self._csv_columns:
             fail(f"{self.path}: the CSV file has no header row")
+        self.line_done = max(self.line_done, self._csv_reader.line_num)
+
+
+class _LineTooLong(Exception):
+    pass
 
 
 class _Counting(io.RawIOBase):
+    """The bytes under the CSV reader: counted, and a line longer than the limit stops the
+    reader before it holds that line whole."""
+
     def __init__(self, raw: IO[bytes], source: _Source) -> None:
         self._raw = raw
         self._source = source
+        self._line = 0  # bytes since the last end of line
 
     def readable(self) -> bool:
         return True
@@ -241,6 +491,10 @@ class _Counting(io.RawIOBase):
         data = self._raw.read(len(buffer))
         buffer[: len(data)] = data
         self._source.bytes_read += len(data)
+        end = data.rfind(b"\n")
+        self._line = self._line + len(data) if end < 0 else len(data) - end - 1
+        if self._line > self._source.max_line_bytes:
+            raise _LineTooLong
         return len(data)
 
 
@@ -275,11 +529,18 @@ def _column(header: str) -> tuple[str, list[str], Any]:
     return header, name.strip().split("."), CONVERTERS[kind or "str"]
 
 
-def _fixed_line(item: dict[str, Any]) -> dict[str, Any] | tuple[Any, str, str]:
+def _fixed_line(item: dict[str, Any], error: Any = None) -> dict[str, Any] | tuple[Any, str, str]:
     """A failed-file line fixed in place: ``_raw`` text parsed again, ``_cells`` converted
     again; else (what to save again, code, message)."""
     if "_raw" in item:
         raw = item["_raw"]
+        if raw is None and isinstance(error, dict) and error.get("code") == LINE_TOO_LONG:
+            return (
+                None,
+                LINE_TOO_LONG,
+                f"this stands for a line too long to keep (line {error.get('line')} of the "
+                "input it failed in): fix that line there and import it from there",
+            )
         try:
             parsed = json.loads(raw) if isinstance(raw, str) else None
         except ValueError as err:
@@ -371,6 +632,10 @@ def _import(args: argparse.Namespace) -> int:
         fail("--chunk-size must be between 1 and 50000")
     if args.from_line < 1:
         fail("--from-line must be 1 or more")
+    if not args.max_rate_limited_wait > 0:
+        fail("--max-rate-limited-wait must be more than 0 seconds")
+    if args.max_line_bytes < 1:
+        fail("--max-line-bytes must be 1 or more")
     shared = None
     if getattr(args, "shared_context", None):
         try:
@@ -385,26 +650,59 @@ def _import(args: argparse.Namespace) -> int:
         fail(f"--failed-file {failed_path}: the directory {failed_path.parent} does not exist")
     if args.file != "-" and _same_file(args.file, failed_path):
         fail(f"--failed-file {failed_path} is the file being imported; name another file")
-    source = _Source(args.file, args.format, args.from_line)
+    with _Interrupts() as interrupts:
+        return _run_import(args, shared, failed_path, interrupts, BatchJobOptions)
+
+
+def _run_import(
+    args: argparse.Namespace,
+    shared: Any,
+    failed_path: Path,
+    interrupts: _Interrupts,
+    options_type: Any,
+) -> int:
     failed = _FailedFile(failed_path)
+    source = _Source(
+        args.file,
+        args.format,
+        args.from_line,
+        failed=failed,
+        max_line_bytes=args.max_line_bytes,
+        interrupts=interrupts,
+    )
     progress = _Progress(source, args.kind, enabled=not args.no_progress)
     started = time.monotonic()
+    written: list[Any] = []  # the failures on_failed was given last, once written
 
     def save_failure(failure: Any) -> None:
         # "items[41].uid: ..." -> "uid: ...": the line number says which item it was.
         message = re.sub(r"^items\[\d+\]\.", "", failure.message)
         error = {"code": failure.code, "message": message}
-        if failure.index is not None and failure.index < len(source.lines):
-            error["line"] = source.lines[failure.index]
+        line = source.line_of(failure.index)
+        if line is not None:
+            error["line"] = line
         if failure.job_id:
             error["job_id"] = failure.job_id
         failed.write(failure.item, error)
 
     def on_failed(failures: list[Any]) -> None:
+        interrupts.hold()  # a Ctrl-C waits until the whole batch is written
+        written[:] = []
         for failure in failures:
             save_failure(failure)
+        written[:] = failures
+        for failure in failures:
+            if failure.index is not None:
+                source.lines.pop(failure.index, None)
+        interrupts.release()
 
-    items = source.items()
+    def on_progress(state: Any) -> None:
+        if state.done:  # everything is in: a Ctrl-C from now on changes nothing
+            interrupts.saving = True
+        source.settle(state.settled)
+        progress.update(state)
+
+    items = source.items_iter()
     stop: _Stop | None = None
     try:
         with fullstory_client(args) as fs, progress:
@@ -412,34 +710,41 @@ def _import(args: argparse.Namespace) -> int:
             failed_path.unlink(missing_ok=True)
             resource = fs.users if args.kind == "users" else fs.events
             kwargs: dict[str, Any] = {"shared_context": shared} if args.kind == "events" else {}
+            options = options_type(
+                poll_interval=args.poll_interval,
+                max_rate_limited_wait=args.max_rate_limited_wait,
+            )
             try:
                 result: Any = resource.import_(
                     items,
-                    options=BatchJobOptions(poll_interval=args.poll_interval),
+                    options=options,
                     jobs_in_flight=args.jobs_in_flight,
                     chunk_size=args.chunk_size,
-                    on_progress=progress.update,
+                    on_progress=on_progress,
                     on_failed=on_failed,
                     **kwargs,
                 )
+                interrupts.saving = True  # done: a Ctrl-C now would only hide the summary
             except BaseException as error:
+                interrupts.saving = True  # what was not sent is saved, whatever comes
                 state = getattr(error, "import_stopped", None)
                 if state is None or not (state.job_ids or state.maybe_sent):
                     raise  # nothing was sent: the same command can simply run again
                 progress.stop()
                 result = state
+                done = {id(failure) for failure in written}
                 for failure in state.refused:
-                    save_failure(failure)
-                stop = _Stop(error, state, source, failed)
+                    if id(failure) not in done:
+                        save_failure(failure)
+                stop = _Stop(error, state, source, failed, interrupts)
                 stop.save(items)
     finally:
+        interrupts.saving = True
         source.close()
-        for line, raw, code, message in source.bad:
-            failed.write(raw, {"code": code, "message": message, "line": line})
         failed.close()
     elapsed = max(time.monotonic() - started, 1e-9)
-    total_failed = result.failed_count + len(source.bad)
-    read = result.read + (stop.unread if stop else 0) + len(source.bad)
+    total_failed = result.failed_count + source.bad
+    read = result.read + (stop.unread if stop else 0) + source.bad
     print(
         f"imported {result.imported:,} {args.kind} of {read:,} read in {elapsed:.1f} s "
         f"({result.imported / elapsed:,.0f}/s), {len(result.job_ids)} jobs"
@@ -471,42 +776,66 @@ def _same_file(path: str, other: Path) -> bool:
 class _Stop:
     """An import that stopped after it had sent something: what to save, what to tell."""
 
-    def __init__(self, error: BaseException, state: Any, source: _Source, failed: _FailedFile):
+    def __init__(
+        self,
+        error: BaseException,
+        state: ImportStopped,
+        source: _Source,
+        failed: _FailedFile,
+        interrupts: _Interrupts,
+    ) -> None:
         self.why = command_error(error)
         self.state = state
         self.source = source
         self.failed = failed
+        self.interrupts = interrupts
         self.api_failed = isinstance(error, FSError)
         self.unread = 0  # items read after the stop, to save them
         self.resume_line: int | None = None  # the input from this line on was not read
 
-    def save(self, items: Any) -> None:
-        """Save the items not sent, each with its line: after an API failure the rest of the
-        input too (importing the failed file then sends each item once); after anything else
-        (Ctrl-C, a bad file) the input is left where it stopped, to resume with --from-line."""
+    def save(self, items: Iterator[Any]) -> None:
+        """Save the items not sent, each with its line (and, when its chunk may have been
+        sent, the Idempotency-Key of that chunk): after an API failure the rest of the input
+        too (importing the failed file then sends each item once); after anything else (Ctrl-C,
+        a bad file) the input is left where it stopped, to resume with --from-line."""
         state, source, failed = self.state, self.source, self.failed
-        maybe = {
-            "code": MAYBE_SENT,
-            "message": (
-                "maybe sent: the job for this item may have been created, its create got no "
-                "answer; check whether it was imported before importing it again"
-            ),
-        }
-        unsent = {
-            "code": NOT_SENT,
-            "message": "not sent: the import stopped before this item was sent",
-        }
+        position = 0
+        for chunk in getattr(state, "unsent_chunks", None) or []:
+            for item in chunk.items:
+                index = state.unsent_indices[position]
+                failed.write(item, _maybe_sent(chunk.idempotency_key, source.line_of(index)))
+                position += 1
         maybe_count = _maybe_sent_count(state)
-        for n, (item, index) in enumerate(zip(state.unsent, state.unsent_indices, strict=True)):
-            error = maybe if n < maybe_count else unsent
-            failed.write(item, {**error, "line": source.lines[index]})
+        for n in range(position, len(state.unsent)):
+            item, index = state.unsent[n], state.unsent_indices[n]
+            line = source.line_of(index)
+            # The first maybe_count without a known key: check them before importing again.
+            maybe = n < maybe_count
+            failed.write(
+                item, _maybe_sent(None, line) if maybe else {**NOT_SENT_ERROR, "line": line}
+            )
         if not self.api_failed:
-            self.resume_line = source.line_done + 1
+            self.resume_line = source.resume_line(state.read)
             return
-        not_sent = {"code": NOT_SENT, "message": "not sent: the import stopped before this item"}
-        for item in items:
-            failed.write(item, {**not_sent, "line": source.lines[-1]})
-            self.unread += 1
+        # The rest of the input goes to the failed file; a Ctrl-C stops that, and the input
+        # is then left where it stopped, to resume with --from-line.
+        taken = source.items
+        self.interrupts.saving = False
+        try:
+            for item in items:
+                if isinstance(item, dict):
+                    failed.write(item, {**NOT_SENT_ERROR, "line": source.last_lines[-1]})
+                    self.unread += 1
+                else:  # an ImportChunk of a failed file: its items keep their key
+                    for each, line in zip(item.items, source.last_lines, strict=True):
+                        failed.write(each, _maybe_sent(item.idempotency_key, line))
+                        self.unread += 1
+                taken = source.items
+                source.settle(taken)
+        except KeyboardInterrupt:
+            self.resume_line = source.resume_line(taken)
+        finally:
+            self.interrupts.saving = True
 
     def report(self) -> str:
         state = self.state
@@ -519,8 +848,9 @@ class _Stop:
         if state.maybe_sent:
             lines.append(
                 f"  {_maybe_sent_count(state):,} items may be in a job whose create got no answer "
-                f"(code {MAYBE_SENT} in {self.failed.path}): check them before importing them "
-                "again"
+                f"(code {MAYBE_SENT} in {self.failed.path}): they keep that create's "
+                "Idempotency-Key, so importing that file within 24 hours does not import them "
+                "twice"
             )
         if self.resume_line is None:
             lines.append(
@@ -534,6 +864,28 @@ class _Stop:
                 f"--from-line {self.resume_line}"
             )
         return "\n".join(lines)
+
+
+NOT_SENT_ERROR = {"code": NOT_SENT, "message": "not sent: the import stopped before this item"}
+
+
+def _maybe_sent(key: str | None, line: int | None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": MAYBE_SENT}
+    if key is None:
+        error["message"] = (
+            "maybe sent: the job for this item may have been created, its create got no "
+            "answer; check whether it was imported before importing it again"
+        )
+    else:
+        error["message"] = (
+            "maybe sent: the job for this item may have been created, its create got no "
+            "answer; importing this file sends it again with the same Idempotency-Key (keep "
+            "these lines together and unchanged), so it is not imported twice"
+        )
+        error["idempotency_key"] = key
+    if line is not None:
+        error["line"] = line
+    return error
 
 
 def _maybe_sent_count(state: Any) -> int:
@@ -604,6 +956,15 @@ class _Progress:
         return self
 
     def update(self, progress: Any) -> None:
+        retry_in = getattr(progress, "retry_in", None)
+        if retry_in is not None and retry_in != getattr(self._last, "retry_in", None):
+            status = f"rate limited (429), retrying in {retry_in:.0f} s"
+            if self._bar is None:
+                print(f"{self._kind}: {status}", file=sys.stderr, flush=True)
+            elif self._task is not None:
+                self._bar.update(self._task, description=status)
+        elif retry_in is None and self._bar is not None and self._task is not None:
+            self._bar.update(self._task, description=f"importing {self._kind}")
         self._last = progress
         self._refresh()
 
@@ -611,9 +972,9 @@ class _Progress:
         if self._bar is None or self._task is None:
             return
         source, progress = self._source, self._last
-        read = len(source.lines) + len(source.bad)
+        read = source.items + source.bad
         imported = progress.imported if progress else 0
-        failed = (progress.failed if progress else 0) + len(source.bad)
+        failed = (progress.failed if progress else 0) + source.bad
         done = imported + failed
         total = None
         if source.size and source.bytes_read and read:
