@@ -144,3 +144,26 @@ def test_max_line_bytes_refuses_a_long_line_and_goes_on(sandbox: Sandbox, tmp_pa
         ("line_too_long", 4),
     ]
     assert "--max-line-bytes (1,000)" in failed[0]["_error"]["message"]
+
+
+def test_a_line_just_under_the_limit_that_parses_into_many_objects_stays_in_bounds(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """The worst a line within --max-line-bytes can do: empty objects, each a dict once
+    parsed and checked. The default limit keeps even that well under the bound."""
+    from session_analytics.cli._import import MAX_LINE_BYTES
+
+    path = tmp_path / "objects.ndjson"
+    head, tail = '{"uid": "x", "properties": {"a": [', "]}}\n"
+    count = (MAX_LINE_BYTES - len(head) - len(tail)) // 3
+    path.write_text(head + ",".join(["{}"] * count) + tail, encoding="utf-8")
+    assert MAX_LINE_BYTES - 3 <= path.stat().st_size <= MAX_LINE_BYTES + 1
+
+    code, out, err, peak_mib = measured(
+        "import", "users", str(path), "--no-progress", "--poll-interval", "0.05",
+        env=sandbox_env(sandbox),
+    )  # fmt: skip
+
+    assert code == 1, err  # the SDK refuses the item; what matters is the memory
+    assert out.startswith("imported 0 users of 1 read")
+    assert peak_mib < MAX_RSS_MIB, f"peak RSS {peak_mib:.0f} MiB"
