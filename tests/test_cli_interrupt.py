@@ -56,11 +56,11 @@ def cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
     return done.returncode, done.stdout, done.stderr
 
 
-def events_file(path: Path) -> tuple[Path, set[str]]:
-    """EVENTS events named e0, e1, ...; some lines between them are not JSON (named bad-N)."""
+def events_file(path: Path, count: int = EVENTS) -> tuple[Path, set[str]]:
+    """``count`` events named e0, e1, ...; some lines between them are not JSON (bad-N)."""
     bad = set()
     with path.open("w", encoding="utf-8") as out:
-        for n in range(EVENTS):
+        for n in range(count):
             if n % BAD_EVERY == BAD_EVERY // 2:
                 bad.add(f"bad-{n}")
                 out.write(f"{{bad-{n} is not json\n")
@@ -101,11 +101,11 @@ def wait_for_a_request(sandbox: Sandbox, process: subprocess.Popen[str], before:
 
 
 def interrupted_run(
-    sandbox: Sandbox, path: Path, env: dict[str, str], after_s: float
+    sandbox: Sandbox, path: Path, env: dict[str, str], after_s: float, run: tuple[str, ...] = RUN
 ) -> tuple[int, str, str]:
     before = connections(sandbox)
     process = subprocess.Popen(
-        [str(EXE), "import", "events", str(path), *RUN],
+        [str(EXE), "import", "events", str(path), *run],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -123,7 +123,7 @@ def interrupted_run(
 
 
 def follow_the_instructions(
-    code: int, err: str, path: Path, env: dict[str, str]
+    code: int, err: str, path: Path, env: dict[str, str], run: tuple[str, ...] = RUN
 ) -> tuple[list[str], dict[str, int]]:
     """Do what the interrupted command said; return the bad lines in the failed files left at
     the end, and how many maybe-sent items were resent with their key."""
@@ -135,7 +135,7 @@ def follow_the_instructions(
     resume = re.search(r"--from-line (\d+)", err)
     if resume is None:  # nothing was sent: the same command again
         assert err.strip() == "interrupted", err
-        again, _, err = cli("import", "events", str(path), *RUN, env=env)
+        again, _, err = cli("import", "events", str(path), *run, env=env)
         assert again == 1, err  # the lines that are not JSON
         return bad_in(failed_path), resent
     assert err.startswith("error: the import stopped: interrupted\n"), err
@@ -146,22 +146,24 @@ def follow_the_instructions(
             resent["keyed"] += "idempotency_key" in record["_error"]
     bad: list[str] = []
     if saved:
-        code, _, err = cli("import", "events", str(failed_path), *RUN, env=env)
+        code, _, err = cli("import", "events", str(failed_path), *run, env=env)
         assert code in (0, 1), err
         bad += bad_in(Path(f"{failed_path}.failed.ndjson"))
     failed_path.unlink(missing_ok=True)
-    code, _, err = cli("import", "events", str(path), *RUN, "--from-line", resume[1], env=env)
+    code, _, err = cli("import", "events", str(path), *run, "--from-line", resume[1], env=env)
     assert code in (0, 1), err
     bad += bad_in(failed_path)
     return bad, resent
 
 
-def assert_each_event_once(sandbox: Sandbox) -> None:
+def assert_each_event_once(sandbox: Sandbox, count: int = EVENTS) -> None:
     names = Counter(event["name"] for event in sandbox.events("fullstory"))
-    twice = sorted(name for name, count in names.items() if count > 1)
-    missing = sorted({f"e{n}" for n in range(EVENTS)} - set(names))
-    assert not twice, f"imported more than once: {twice[:10]} ({len(twice)})"
-    assert not missing, f"never imported: {missing[:10]} ({len(missing)})"
+    twice = sorted(name for name, seen in names.items() if seen > 1)
+    missing = sorted({f"e{n}" for n in range(count)} - set(names))
+    assert (len(twice), len(missing)) == (0, 0), (
+        f"imported more than once: {twice[:10]} ({len(twice)}); "
+        f"never imported: {missing[:10]} ({len(missing)})"
+    )
 
 
 # Offsets after the command's first connection: creates in flight, lines being read ahead of
@@ -185,6 +187,29 @@ def test_ctrl_c_at_any_point_then_the_printed_instructions_import_each_item_once
     assert_each_event_once(sandbox)
     assert sorted(found) == sorted(bad)  # each line that is not JSON in one failed file, once
     assert resent["keyed"] == resent["maybe_sent"]  # every maybe-sent item kept its key
+
+
+BIG = 60_000
+BIG_RUN = ("--chunk-size", "10000", "--jobs-in-flight", "3", "--poll-interval", "0.05",
+           "--no-progress")  # fmt: skip
+
+
+@pytest.mark.parametrize("after_s", [0.05, 0.2, 0.4])
+def test_ctrl_c_while_lines_are_read_then_the_resume_imports_each_item_once(
+    sandbox: Sandbox, tmp_path: Path, after_s: float
+) -> None:
+    """Big chunks, no latency: the command spends its time reading and checking lines, so
+    the signal lands while a line is taken in; the resume must neither skip nor repeat it."""
+    sandbox.configure(job_delay_s=0.05, job_items_per_s=1_000_000)
+    path, bad = events_file(tmp_path / "events.ndjson", BIG)
+    env = sandbox_env(sandbox)
+
+    code, _, err = interrupted_run(sandbox, path, env, after_s, BIG_RUN)
+    found, resent = follow_the_instructions(code, err, path, env, BIG_RUN)
+
+    assert_each_event_once(sandbox, BIG)
+    assert sorted(found) == sorted(bad)
+    assert resent["keyed"] == resent["maybe_sent"]
 
 
 def test_ctrl_c_while_a_create_is_in_flight_resends_that_chunk_with_its_key(
