@@ -11,11 +11,14 @@ from typing import Any
 
 import orjson
 
+from ._rules import member
+
 loads = orjson.loads
 JSONDecodeError = orjson.JSONDecodeError
 
 
 OPTIONS = orjson.OPT_UTC_Z  # an aware UTC datetime ends in "Z"
+MAX_DEPTH = 254  # the encoder's own limit
 
 
 def dumps(value: Any) -> bytes:
@@ -23,16 +26,30 @@ def dumps(value: Any) -> bytes:
 
 
 def unserializable(value: Any, where: str) -> tuple[str, str]:
-    """Where in ``value`` JSON encoding fails, and why (for an error that names the field)."""
+    """Where in ``value`` JSON encoding fails, and why (for an error that names the field);
+    ``("", "")`` when no part of it fails on its own."""
+    return _unserializable(value, where, 0)
+
+
+def _unserializable(value: Any, where: str, depth: int) -> tuple[str, str]:
+    if depth > MAX_DEPTH:
+        return where or "value", f"nested more than {MAX_DEPTH} levels deep"
     if isinstance(value, dict):
         for key, item in value.items():
-            found = unserializable(item, f"{where}.{key}" if where else str(key))
+            inner = member(where, key)
+            if not isinstance(key, str):
+                return inner, f"object keys must be strings, not {type(key).__name__}"
+            try:
+                key.encode("utf-8")
+            except UnicodeEncodeError:
+                return inner, "the name holds a lone surrogate (not valid Unicode text)"
+            found = _unserializable(item, inner, depth + 1)
             if found[0]:
                 return found
         return "", ""
     if isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            found = unserializable(item, f"{where}[{index}]")
+            found = _unserializable(item, f"{where}[{index}]", depth + 1)
             if found[0]:
                 return found
         return "", ""

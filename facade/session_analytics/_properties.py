@@ -21,6 +21,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from ._rules import member
+
 MAX_PROPERTIES = 500
 MAX_PROPERTY_PATH_CHARS = 512
 MAX_PROPERTY_VALUE_BYTES = 8192
@@ -58,7 +60,16 @@ def leaves(properties: Mapping[str, Any], field: str = "properties") -> list[Lea
     if not isinstance(properties, Mapping):
         raise PropertyRuleError(field, "must be an object")
     found: list[Leaf] = []
-    _walk(properties, "", field, found)
+    try:
+        _walk(properties, "", field, found)
+    except RecursionError:  # the dotted-name rule stops any nesting long before; a deep caller
+        raise PropertyRuleError(field, "is nested too deeply to be checked") from None
+    except PropertyRuleError as err:
+        if err.reason == PATH_TOO_LONG:  # an object that contains itself gets there too
+            cycle = _cycle(properties, field)
+            if cycle is not None:
+                raise cycle from None
+        raise
     if len(found) > MAX_PROPERTIES:
         raise PropertyRuleError(
             field, f"holds {len(found)} properties; at most {MAX_PROPERTIES} are allowed"
@@ -71,17 +82,14 @@ def _walk(obj: Mapping[str, Any], prefix: str, field: str, found: list[Leaf]) ->
         if name not in _KNOWN_NAMES:
             if not isinstance(name, str) or not PROPERTY_NAME_RE.match(name):
                 raise PropertyRuleError(
-                    f"{field}.{prefix}{name}",
+                    member(f"{field}.{prefix[:-1]}" if prefix else field, name),
                     "a property name starts with a letter and holds only letters, digits and '_'",
                 )
             if len(_KNOWN_NAMES) < _KNOWN_NAMES_MAX:
                 _KNOWN_NAMES.add(name)
         path = f"{prefix}{name}" if prefix else name
         if len(path) > MAX_PROPERTY_PATH_CHARS:
-            raise PropertyRuleError(
-                f"{field}.{path}",
-                f"the dotted name is longer than {MAX_PROPERTY_PATH_CHARS} characters",
-            )
+            raise PropertyRuleError(f"{field}.{path}", PATH_TOO_LONG)
         kind = type(value)
         if kind is str:
             if len(value) * 4 > MAX_PROPERTY_VALUE_BYTES:
@@ -94,6 +102,28 @@ def _walk(obj: Mapping[str, Any], prefix: str, field: str, found: list[Leaf]) ->
         else:
             _check_value(value, f"{field}.{path}")
         found.append((path, value))
+
+
+PATH_TOO_LONG = f"the dotted name is longer than {MAX_PROPERTY_PATH_CHARS} characters"
+
+
+def _cycle(properties: Mapping[str, Any], field: str) -> PropertyRuleError | None:
+    """The error for the first object in ``properties`` that holds one of the objects it sits
+    in, if there is one (looked for only once a name got too long)."""
+    stack: list[tuple[Mapping[str, Any], str, frozenset[int]]] = [(properties, field, frozenset())]
+    while stack:
+        obj, where, holding = stack.pop()
+        holding = holding | {id(obj)}
+        for name, value in obj.items():
+            if isinstance(value, Mapping):
+                inner = member(where, name)
+                if id(value) in holding:
+                    return PropertyRuleError(
+                        inner, "refers back to an object that holds it (a cycle)"
+                    )
+                if len(holding) <= MAX_PROPERTY_PATH_CHARS:
+                    stack.append((value, inner, holding))
+    return None
 
 
 def _check_value(value: Any, where: str) -> None:
@@ -169,16 +199,25 @@ def declared_types(schema: Any, field: str = "schema") -> dict[str, str]:
             PROPERTY_NAME_RE.match(part) for part in name.split(".")
         ):
             raise PropertyRuleError(
-                f"{field}.properties.{name}",
+                member(f"{field}.properties", name),
                 "names a property that cannot exist: use the dotted property name",
             )
         if not isinstance(type_name, str) or type_name not in TYPE_NAMES:
             known = ", ".join(sorted(TYPE_NAMES))
             raise PropertyRuleError(
-                f"{field}.properties.{name}", f"unknown type {type_name!r}; use one of {known}"
+                member(f"{field}.properties", name),
+                f"unknown type {_shown(type_name)}; use one of {known}",
             )
         out[str(name)] = str(type_name)
     return out
+
+
+def _shown(value: Any) -> str:
+    try:
+        text = repr(value)
+    except Exception:  # an int too long to show, say
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= 80 else f"{text[:77]}..."
 
 
 def check_declared(found: list[Leaf], declared: Mapping[str, str], field: str) -> None:
@@ -218,7 +257,9 @@ def _check_scalar(value: Any, type_name: str, where: str, declared: str) -> None
     else:  # date
         ok = isinstance(value, str) and _is_iso_datetime(value)
     if not ok:
-        raise PropertyRuleError(where, f"declared {declared}, but the value {value!r} is not one")
+        raise PropertyRuleError(
+            where, f"declared {declared}, but the value {_shown(value)} is not one"
+        )
 
 
 def _is_iso_datetime(text: str) -> bool:

@@ -1144,8 +1144,8 @@ GOOD_EVENTS = [
         id="most-recent-session-of-a-user",
     ),
     pytest.param(
-        {"name": "Paid", "session": {"id": "s1"}},
-        {"name": "Paid", "session": {"id": "s1"}},
+        {"name": "Paid", "session": {"id": "406214335320288249:3829143070270885557"}},
+        {"name": "Paid", "session": {"id": "406214335320288249:3829143070270885557"}},
         id="session-id",
     ),
     pytest.param(

@@ -55,9 +55,15 @@ def _opt(value: Any) -> Any:
 def _key(idempotency_key: str | None) -> Any:
     if idempotency_key is None:
         return UNSET
-    if not isinstance(idempotency_key, str) or not 0 < len(idempotency_key) <= 255:
+    if (
+        not isinstance(idempotency_key, str)
+        or not 0 < len(idempotency_key) <= 255
+        or not (idempotency_key.isascii() and idempotency_key.isprintable())
+    ):
         raise FSInvalidArgumentError(
-            "idempotency_key must be a string of 1 to 255 characters", field="idempotency_key"
+            "idempotency_key: must be a string of 1 to 255 printable ASCII characters (it is "
+            "sent as a header)",
+            field="idempotency_key",
         )
     return idempotency_key
 
@@ -116,9 +122,14 @@ def list_users_call(
     from fullstory_api.api.users import list_users
     from fullstory_api.models import ListUsersResponse
 
-    for name, value in (("uid", uid), ("email", email), ("display_name", display_name)):
-        if value is not None and not isinstance(value, str):
-            raise FSInvalidArgumentError(f"{name} must be a string", field=name)
+    for name, value in (
+        ("uid", uid),
+        ("email", email),
+        ("display_name", display_name),
+        ("page_token", page_token),
+    ):
+        if value is not None:
+            _inputs.text()(value, name)  # a string that a URL can carry
     if is_identified is not None and not isinstance(is_identified, bool):
         raise FSInvalidArgumentError(
             "is_identified must be True, False or None", field="is_identified"

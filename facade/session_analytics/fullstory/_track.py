@@ -26,6 +26,7 @@ from .._retry import (
     maybe_delivered,
     parse_retry_after,
 )
+from .._rules import member
 from .._transport import Answer, CallScope, call_scope
 from ..errors import FSConnectionError, FSError, FSInvalidArgumentError, FSTimeoutError
 
@@ -82,7 +83,7 @@ def track_payload(
         if type(user) is dict and all(type(v) is str for v in user.values()):
             for key in user:
                 if key != "uid" and key != "id":
-                    raise _fail(f"user.{key}", "unknown field; known: id, uid")
+                    raise _fail(member("user", key), "unknown field; known: id, uid")
             if "uid" in user and len(user["uid"]) > 256:
                 raise _fail("user.uid", "must be at most 256 characters")
         else:
@@ -117,8 +118,21 @@ def track_payload(
         event["timestamp"] = dt.datetime.now(UTC)
     try:
         return _json.dumps(event)
-    except TypeError:  # an integer beyond 64 bits, a lone surrogate in a string
+    except TypeError:  # an integer beyond 64 bits, a lone surrogate, a Mapping that is no dict
+        return _not_plain_json(event, simple)
+
+
+def _not_plain_json(event: dict[str, Any], simple: bool) -> bytes:
+    """The event that the encoder refused: the general path converts what it can and names
+    what it cannot; what is still refused after that is named by the part that fails."""
+    if simple:
+        event = _inputs.event_request(event)
+    try:
+        return _json.dumps(event)
+    except TypeError as error:
         field, reason = _json.unserializable(event, "")
+        if not field:
+            field, reason = "event", str(error)
         raise _fail(field, f"cannot be sent as JSON ({reason})") from None
 
 

@@ -11,7 +11,6 @@ import base64
 import itertools
 import json
 import random
-import re
 import uuid
 import zlib
 from collections.abc import Callable, Mapping
@@ -21,15 +20,12 @@ from typing import Any
 import attrs
 
 from .. import _properties as props
+from .. import _rules
 from . import spec
 from .config import SandboxConfig
 from .errors import ApiError, bad_request, not_found, user_not_found
 
 EMPTY_NAME_MESSAGE = "events must have a non-empty name"
-SESSION_ID_RE = re.compile(
-    r"(?:\d+:\d+|[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}"
-    r":[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12})\Z"
-)
 
 
 def utc_iso(wall_seconds: float) -> str:
@@ -386,11 +382,9 @@ class FullStoryState:
                 )
             if most_recent:
                 raise bad_request(f"{where}session: give session.id or use_most_recent, not both")
-            if not SESSION_ID_RE.match(str(session_id)):
-                raise bad_request(
-                    f"{where}session.id must be '<device id>:<session id>' (two integers) or "
-                    "'<uuid>:<uuid>'"
-                )
+            problem = _rules.session_id_problem(str(session_id))
+            if problem is not None:  # the SDK's rule too
+                raise bad_request(f"{where}session.id {problem}")
             session = self.sessions.get(str(session_id))
             if session is not None:
                 user = self.users.get(session.user_id)

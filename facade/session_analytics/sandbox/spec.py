@@ -18,6 +18,7 @@ import attrs
 import fastjsonschema
 import yaml
 
+from .. import _rules
 from .errors import ApiError, bad_request
 
 Validator = Callable[[Any], Any]
@@ -47,6 +48,7 @@ def spec(api: str) -> Mapping[str, Any]:
 _compile_lock = threading.Lock()
 
 
+FORMATS: dict[str, Callable[[Any], bool]] = {"date-time": _rules.is_timestamp}
 INT32_RANGE = {"minimum": -(2**31), "maximum": 2**31 - 1}
 
 
@@ -81,7 +83,8 @@ def _compiled(api: str, schema_name: str, items_as_objects: bool) -> Validator:
         target["properties"] = props
         root = {**target, "components": components}
     with _compile_lock:
-        return fastjsonschema.compile(root, use_default=False)
+        # date-time is the SDK's rule (RFC 3339), not fastjsonschema's looser pattern.
+        return fastjsonschema.compile(root, use_default=False, formats=FORMATS)
 
 
 def validate(api: str, schema_name: str, body: Any, *, items_as_objects: bool = False) -> None:
@@ -153,9 +156,8 @@ def describe(err: fastjsonschema.JsonSchemaValueException) -> str:
     if rule == "enum":
         return f"{where} must be one of {', '.join(map(str, definition))}"
     if rule == "format" and definition == "date-time":
-        return (
-            f"{where} must be an ISO 8601 date-time with a time zone, such as 2024-02-01T12:30:00Z"
-        )
+        problem = _rules.timestamp_problem(value) if isinstance(value, str) else None
+        return f"{where} {problem or _rules.MUST_BE_DATE_TIME}"
     if rule == "minimum":
         return f"{where} must be at least {definition}"
     if rule == "maximum":

@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from .. import _json
+from .._rules import member
 from ..errors import SmartlookInvalidArgumentError
 
 EVENT_TYPES = ("custom", "error")
@@ -40,7 +41,7 @@ def event_payload(vid: Any, name: Any, value: Any, props: Any, sid: Any, event_t
             if kind is float and math.isfinite(item):
                 continue
             raise _fail(
-                f"props.{key}",
+                member("props", key),
                 "values are strings, numbers or booleans (flat; no None, NaN, lists or dicts)",
             )
         event["props"] = props
@@ -50,6 +51,8 @@ def event_payload(vid: Any, name: Any, value: Any, props: Any, sid: Any, event_t
         event["sid"] = sid
     try:
         return _json.dumps(event)
-    except TypeError:  # an integer beyond 64 bits, a lone surrogate in a string
+    except TypeError as error:  # an integer beyond 64 bits, a lone surrogate in a string
         field, reason = _json.unserializable(event, "")
+        if not field:
+            field, reason = "event", str(error)
         raise _fail(field, f"cannot be sent as JSON ({reason})") from None
