@@ -12,17 +12,16 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .._batcher import BatcherStats, BatchingOptions, FlushResult
-from .._calls import ApiResponse
-from ._client import AsyncFullStory, FullStory, init
-from ._events import AsyncEvents, Events
-from ._users import AsyncUsers, Users
-
 if TYPE_CHECKING:
     from fullstory_api import models
 
+    from .._batcher import BatcherStats, BatchingOptions, FlushResult
+    from .._calls import ApiResponse
+    from ._client import AsyncFullStory, FullStory, init
+    from ._events import AsyncEvents, Events
     from ._import import ImportFailure, ImportProgress, ImportResult, ImportStopped
     from ._jobs import AsyncBatchJob, BatchJob, BatchJobOptions, BatchJobResult
+    from ._users import AsyncUsers, Users
 
 __all__ = [
     "ApiResponse",
@@ -47,9 +46,22 @@ __all__ = [
     "models",
 ]
 
-# Imported on first use, not with the package: what a first call does not need (the generated
-# models, batch jobs, import_()) costs nothing until it is used.
+# Imported on first use, not with the package: importing it costs nothing (a script or a
+# command line that may not send anything does not pay for httpx); the first use of a name loads
+# what it needs, and no more (the client leaves the generated models, batch jobs and import_()
+# to the first call that needs them).
 _LAZY_HOMES = {
+    "AsyncFullStory": "_client",
+    "FullStory": "_client",
+    "init": "_client",
+    "AsyncEvents": "_events",
+    "Events": "_events",
+    "AsyncUsers": "_users",
+    "Users": "_users",
+    "ApiResponse": "session_analytics._calls",
+    "BatcherStats": "session_analytics._batcher",
+    "BatchingOptions": "session_analytics._batcher",
+    "FlushResult": "session_analytics._batcher",
     "AsyncBatchJob": "_jobs",
     "BatchJob": "_jobs",
     "BatchJobOptions": "_jobs",
@@ -73,7 +85,7 @@ def _load(home: str) -> None:
     too (``from . import BatchJob``), so they are published whoever asks first."""
     if home == "_import":
         _load("_jobs")  # _import builds on _jobs
-    module = importlib.import_module(f"{__name__}.{home}")
+    module = importlib.import_module(home if "." in home else f"{__name__}.{home}")
     for name, where in _LAZY_HOMES.items():
         if where == home and name not in globals():
             value = getattr(module, name)
