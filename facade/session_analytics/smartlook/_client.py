@@ -7,6 +7,7 @@ import functools
 import logging
 import math
 import os
+import threading
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any
@@ -47,6 +48,7 @@ LOG_LEVEL_ENV = "SMARTLOOK_LOG_LEVEL"
 DEFAULT_HOST = "manager.smartlook.com"
 DEFAULT_FLUSH_INTERVAL_MS = 10_000
 DEFAULT_TIMEOUT_S = 10.0
+DEFAULT_CHECK_TIMEOUT_S = 5.0  # the longest init() waits for the check handshake
 TRACE = 5
 LOG_LEVELS = {
     "mute": logging.CRITICAL + 10,
@@ -137,6 +139,20 @@ def resolve_settings(
         log_level=level.lower() if level else None,
         timeout=float(timeout),
     )
+
+
+def check_bound(value: Any) -> float | None:
+    """``check_timeout``: a positive number of seconds, or None (no bound)."""
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise _bad("check_timeout", "must be a positive number of seconds, or None (no bound)")
+    return float(value)
 
 
 def apply_log_level(level: str | None) -> None:
@@ -284,6 +300,11 @@ class Smartlook(_Base):
         check: do the check handshake now, and raise SmartlookProjectError if the key is
             refused. When Smartlook cannot be reached, the check is retried before the first
             send instead.
+        check_timeout: the longest ``init`` waits for the check, in seconds (default 5; None:
+            as long as it takes, retries included). When it has not answered by then, ``init``
+            returns and the check goes on in the background: events queue meanwhile and are
+            sent once it succeeds; a key refused then is logged, and its events go to
+            ``on_error``.
 
     Raises:
         SmartlookInvalidArgumentError: no key, or a bad setting (before any I/O).
@@ -302,22 +323,55 @@ class Smartlook(_Base):
         http_client: httpx.Client | None = None,
         check: bool = True,
         transport: httpx.BaseTransport | None = None,
+        check_timeout: float | None = DEFAULT_CHECK_TIMEOUT_S,
     ) -> None:
+        check_timeout = check_bound(check_timeout)
         options = self._setup(
             key, host, flush_interval_millis, log_level, timeout, batching,
             sync_client, http_client, transport,
         )  # fmt: skip
-        self._batcher = Batcher(SmartlookSender(self), options)
+        self._sender = SmartlookSender(self)
+        self._batcher = Batcher(self._sender, options)
         if check:
-            found = self._check_once()
+            found = self._check_within(check_timeout)
             if isinstance(found, SmartlookProjectError):
                 self._batcher.stop(0)
                 self._http.close()
                 raise found
 
+    def _check_within(self, bound: float | None) -> Project | SmartlookError | None:
+        """The check, waited for up to ``bound`` seconds; None when it has not answered by then
+        (it goes on in a thread of its own, and the sender waits for it before a first send)."""
+        if bound is None:
+            return self._check_once()
+        answered: list[Project | SmartlookError] = []
+
+        def check() -> None:
+            found = self._check_call()
+            if not self._stopped:  # after stop() nothing is waiting for it: no warning either
+                found = self._checked(found)
+            answered.append(found)
+
+        thread = threading.Thread(target=check, name="session-analytics-smartlook-check")
+        thread.daemon = True
+        self._sender.pending_check = thread
+        thread.start()
+        thread.join(bound)
+        if answered:
+            return answered[0]
+        logger.warning(
+            "smartlook: the check has not answered within %s s; it goes on in the background, "
+            "and events are queued until it succeeds",
+            bound,
+        )
+        return None
+
     def _check_once(self) -> Project | SmartlookError:
         if self._project is not None:
             return self._project
+        return self._checked(self._check_call())
+
+    def _check_call(self) -> Project | SmartlookError:
         try:
             from smartlook_api.api.backend import check_backend  # the check's first use
             from smartlook_api.models import CheckRequest
@@ -326,8 +380,8 @@ class Smartlook(_Base):
                 client=self.raw, body=CheckRequest(key=self.settings.key)
             )
         except Exception as error:
-            return self._checked(check_call_failed(error))
-        return self._checked(project_from(response, self.settings.host_url))
+            return check_call_failed(error)
+        return project_from(response, self.settings.host_url)
 
     def flush(self, timeout: float = 10.0) -> FlushResult:
         """Send what is queued now; wait up to ``timeout`` s. ``.pending`` is what is left."""

@@ -139,6 +139,9 @@ def send_outcome(result: httpx.Response | BaseException) -> Outcome:
     )
 
 
+CHECK_PENDING = "the check handshake has not answered yet; the events wait for it"
+
+
 class SmartlookSender:
     """Does the handshake once (when ``init`` could not), then sends batches."""
 
@@ -150,6 +153,8 @@ class SmartlookSender:
         self._client = client
         self._lock = threading.Lock()
         self._last_check: Project | SmartlookError | None = None
+        # The check init() started and stopped waiting for: sends wait for its answer.
+        self.pending_check: threading.Thread | None = None
 
     def _check(self) -> Project | SmartlookError:
         """One check at a time: a worker that finds another checking takes that answer rather
@@ -171,6 +176,9 @@ class SmartlookSender:
     def send(self, batch: list[Entry]) -> Outcome:
         project = self._client._project
         if project is None:
+            pending = self.pending_check
+            if pending is not None and pending.is_alive():  # retried, with the batch's back-off
+                return Failed(SmartlookConnectionError(CHECK_PENDING), retryable=True)
             found = self._check()
             if not isinstance(found, Project):
                 return check_outcome(found)
@@ -198,6 +206,7 @@ class SmartlookSender:
 
     def after_fork(self) -> None:
         self._lock = threading.Lock()
+        self.pending_check = None  # the parent's thread: not in this process
         self._client._after_fork()
 
 
