@@ -4,9 +4,14 @@ Items are read from the iterable one chunk at a time; a chunk is held only until
 created, and the next one is read while that create is in flight, so memory is bounded by two
 chunks and the page size, never by the input. At most ``jobs_in_flight`` jobs run at once (the
 API allows 100 running and 200 in progress per organisation, so the default of 4 leaves room for
-everyone else); a create refused because the organisation has too much in progress waits as long
-as Retry-After says and tries again, with the same Idempotency-Key, so it never starts a job
-twice.
+everyone else); a create refused with 429 (rate limited, or the organisation has too much in
+progress) waits as long as Retry-After says and tries again, with the same Idempotency-Key, so it
+never starts a job twice, for at most ``max_rate_limited_wait`` seconds in a row.
+
+A stop at any point (an API failure, a Ctrl-C between any two steps) leaves every item read in a
+job, in ``ImportStopped.unsent`` or reported as failed; a chunk whose create may have made its
+job keeps that create's Idempotency-Key (``ImportChunk``), so that resending it cannot make a
+second job.
 
 Every failed item is named: an item refused before sending (with its position in the input), or
 one the API failed (with its job id, and the request as the API echoes it, code and message).
