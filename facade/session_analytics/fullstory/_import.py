@@ -125,8 +125,9 @@ class ImportStopped:
     be importing: do not send their items again (``get_batch_user_import_status`` /
     ``get_batch_events_import_status`` of ``fullstory_api.api`` on ``fs.raw`` tell how each
     ended). ``maybe_sent`` is True when the stop was a job create that got no answer (a timeout,
-    a dropped connection, a 5xx, or a stop while it was in flight): that job may exist, with
-    the first ``maybe_sent_count`` items of ``unsent`` in it; the others were never sent.
+    a dropped connection, a 5xx, or a stop while it was in flight or its answer was being read),
+    or an ``ImportChunk`` given back was not sent yet: that job may exist, with the first
+    ``maybe_sent_count`` items of ``unsent`` in it; the others were never sent.
     ``refused`` lists items refused by the checks that ``on_failed`` was not told about yet.
 
     ``unsent_chunks`` are those first ``maybe_sent_count`` items of ``unsent`` again, as the
