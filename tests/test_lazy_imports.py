@@ -39,6 +39,7 @@ LAZY = {
     "BatchJob": "session_analytics.fullstory._jobs",
     "BatchJobOptions": "session_analytics.fullstory._jobs",
     "BatchJobResult": "session_analytics.fullstory._jobs",
+    "ImportChunk": "session_analytics.fullstory._import",
     "ImportFailure": "session_analytics.fullstory._import",
     "ImportProgress": "session_analytics.fullstory._import",
     "ImportResult": "session_analytics.fullstory._import",
@@ -70,6 +71,26 @@ def test_import_leaves_models_jobs_import_and_the_cli_for_later(statement: str) 
         """
     )
     assert found == []
+
+
+def test_importing_the_package_loads_no_client_and_no_httpx() -> None:
+    # A program that imports fullstory and sends nothing pays for nothing; the first use of a
+    # client name loads the client (and httpx), still leaving models, jobs and import_() alone.
+    found = run_fresh(
+        """
+        def present(*names):
+            return [name for name in names if sys.modules.get(name) is not None]
+
+        from session_analytics import fullstory
+        client = ("httpx", "session_analytics._batcher", "session_analytics.fullstory._client")
+        at_import = present(*client)
+        from session_analytics.fullstory import FullStory
+        at_first_use = present("httpx", "session_analytics.fullstory._client", *sys.argv[1:])
+        print(json.dumps([at_import, at_first_use]))
+        """,
+        *NOT_AT_IMPORT,
+    )
+    assert found == [[], ["httpx", "session_analytics.fullstory._client"]]
 
 
 def test_smartlook_import_loads_neither_fullstory_nor_the_cli() -> None:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from .._calls import ApiResponse
     from ._client import AsyncFullStory, FullStory, init
     from ._events import AsyncEvents, Events
-    from ._import import ImportFailure, ImportProgress, ImportResult, ImportStopped
+    from ._import import ImportChunk, ImportFailure, ImportProgress, ImportResult, ImportStopped
     from ._jobs import AsyncBatchJob, BatchJob, BatchJobOptions, BatchJobResult
     from ._users import AsyncUsers, Users
 
@@ -37,6 +37,7 @@ __all__ = [
     "Events",
     "FlushResult",
     "FullStory",
+    "ImportChunk",
     "ImportFailure",
     "ImportProgress",
     "ImportResult",
@@ -66,6 +67,7 @@ _LAZY_HOMES = {
     "BatchJob": "_jobs",
     "BatchJobOptions": "_jobs",
     "BatchJobResult": "_jobs",
+    "ImportChunk": "_import",
     "ImportFailure": "_import",
     "ImportProgress": "_import",
     "ImportResult": "_import",
