@@ -21,7 +21,10 @@ A batch waiting for its retry does not hold a worker, but it still counts agains
 bounds; and when every worker's last send failed, no new batch goes out until the back-off (or
 the Retry-After) has passed, so an API that is down or rate limiting is not hammered.
 After ``os.fork()`` the child starts with an empty queue and its own workers; the parent keeps
-its own. At interpreter exit, every batcher gets a short shared deadline to drain.
+its own (with a spool, the child opens its own file on its first event). At interpreter exit,
+every batcher whose stop did not finish (never stopped, or a stop interrupted by Ctrl-C) gets a
+short shared deadline to drain; a death by SIGTERM is preceded by the same drain (the exit guard,
+at the bottom). A spool that cannot be written (a full disk) leaves the batcher memory-only.
 """
 
 from __future__ import annotations
