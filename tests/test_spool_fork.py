@@ -175,3 +175,34 @@ def test_forks_while_the_parent_spools_never_hang_and_send_each_event_once(
         assert {i for who, i in counts if who == tag} == set(range(CHILD_EVENTS)), tag
     assert spooled_rows(spool) == 0
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
+
+
+CHILD_WITHOUT_EVENTS = """
+import os, sys
+from session_analytics.smartlook import BatchingOptions, Smartlook
+
+url, key, spool = sys.argv[1:4]
+sl = Smartlook(key, host=url, batching=BatchingOptions(spool_path=spool))
+sl.event("parent", "opened")  # the parent's spool is open
+before = sorted(os.listdir(spool))
+pid = os.fork()
+if pid == 0:
+    # Nothing of the spool ran in the at-fork hook: no file of the child's yet.
+    os._exit(0 if sorted(os.listdir(spool)) == before else 5)
+_, status = os.waitpid(pid, 0)
+print(os.waitstatus_to_exitcode(status))
+sl.stop(10)
+"""
+
+
+def test_a_forked_child_opens_no_spool_before_its_first_event(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    spool = tmp_path / "spool"
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD_WITHOUT_EVENTS, sandbox.url, sandbox.smartlook_key,
+         str(spool)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0"], done.stderr
