@@ -1302,9 +1302,11 @@ def test_a_spool_path_that_cannot_hold_a_spool_is_refused_at_construction(
     assert str(not_a_directory) in str(caught.value)
 
 
-def test_an_event_the_spool_cannot_store_is_refused(
+def test_an_event_the_spool_cannot_store_is_kept_in_memory_and_delivered(
     make_batcher: MakeBatcher, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A spool that cannot be written degrades to memory-only delivery: a deliverable event is
+    # never refused because the disk is full (tests/test_spool_full_disk.py does it for real).
     drops = Listener()
     sender = FakeSender()
     batcher = make_batcher(sender, spool_path=tmp_path, on_drop=drops)
@@ -1314,13 +1316,13 @@ def test_an_event_the_spool_cannot_store_is_refused(
         raise sqlite3.OperationalError("database or disk is full")
 
     monkeypatch.setattr(Spool, "insert", disk_full)
-    assert batcher.enqueue(payload(1), None) is False
+    assert batcher.enqueue(payload(1), None) is True  # kept in memory only, one warning
     monkeypatch.undo()
     assert batcher.flush(5.0)
-    assert sender.delivered_ids == [0]
-    assert drops.drop_ids == [1]
+    assert sender.delivered_ids == [0, 1]
+    assert drops.drop_ids == []
     stats = batcher.stats()
-    assert (stats.enqueued, stats.delivered, stats.dropped) == (1, 1, 1)
+    assert (stats.enqueued, stats.delivered, stats.dropped) == (2, 2, 0)
 
 
 # ---- validation at the call site: Smartlook ---------------------------------------------------

@@ -154,7 +154,6 @@ def uvicorn_command(port: int) -> list[str]:
 
 
 def gunicorn_command(port: int) -> list[str]:
-    pytest.importorskip("gunicorn", reason="gunicorn is a dev dependency")
     return [sys.executable, "-m", "gunicorn", "shutdown_app:app", "-w", "4", "--preload",
             "-k", "uvicorn.workers.UvicornWorker", "-b", f"127.0.0.1:{port}",
             "--graceful-timeout", "60"]  # fmt: skip
