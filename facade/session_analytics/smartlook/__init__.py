@@ -34,7 +34,8 @@ def init(
 ) -> Smartlook:
     """Start the default client (replacing, after delivering its events, one started before).
 
-    Other keyword arguments go to :class:`Smartlook` (timeout, batching, http_client, check).
+    Other keyword arguments go to :class:`Smartlook` (timeout, batching, http_client, check,
+    check_timeout).
     """
     global _default
     client = Smartlook(
