@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SPECS := $(filter-out %.config.yaml,$(wildcard openapi/*.yaml))
 
 .DEFAULT_GOAL := help
-.PHONY: help setup regenerate check-generated validate-specs lint format typecheck test check \
+.PHONY: help setup regenerate check-generated validate-specs lint format typecheck test test-fast check \
 	demo sandbox bench soak clean
 
 help:  ## list the targets
@@ -42,6 +42,9 @@ typecheck: $(STAMP)  ## mypy --strict over the facade and the generated clients
 
 test: $(STAMP)  ## run the whole test suite
 	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)  ## the suite without the slow tests (real servers, signals, big inputs)
+	$(BIN)/python -m pytest -m "not slow"
 
 check: validate-specs check-generated lint typecheck test  ## everything CI runs
 
