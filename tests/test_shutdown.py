@@ -3,7 +3,8 @@
 - A Starlette app run by uvicorn, and by gunicorn (``-w 4 --preload``, uvicorn workers), takes
   3,000 requests that each track a FullStory and a Smartlook event, then gets SIGTERM (or SIGINT):
   every event arrives at the sandbox, once, although uvicorn ends the process by raising the
-  signal again after its graceful shutdown (the exit guard drains first). With the lifespan
+  signal again after its graceful shutdown (the exit guard drains first); with sync endpoints too,
+  whose events are queued from the thread pool only. With the lifespan
   pattern (the app closes its clients) the same holds, and the process ends as the host intends.
 - A plain script killed by SIGTERM drains, then dies by SIGTERM.
 - Ctrl-C (a real SIGINT) in the middle of ``close()``/``stop()`` against a slow sandbox: every
@@ -208,6 +209,32 @@ def test_a_server_stopped_by_a_signal_loses_no_event(
         if process.stdout is not None:
             process.stdout.close()
     assert code == expected_code, server_log.read_text()[-3000:]
+    assert_all_arrived_once(sandbox, failed, REQUESTS, server_log)
+
+
+def test_gunicorn_with_sync_endpoints_stopped_by_sigterm_loses_no_event(
+    sandbox: Sandbox, tmp_path: Path, server_log: Path
+) -> None:
+    """Sync endpoints run in the thread pool: no event is queued on a worker's main thread, and
+    uvicorn's handler replaced everything the client put in place before the fork. The guard is
+    still there when SIGTERM comes: every event arrives, and the master exits 0."""
+    port = free_port()
+    failed = tmp_path / "failed.jsonl"
+    env = app_env(sandbox, failed, SHUTDOWN_APP_LIFESPAN="0", SHUTDOWN_APP_SYNC="1")
+    process = start(gunicorn_command(port), env, server_log)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_ready(url, process, server_log)
+        drive(url, REQUESTS)
+        process.send_signal(signal.SIGTERM)
+        code = wait_exit(process, server_log)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+        if process.stdout is not None:
+            process.stdout.close()
+    assert code == 0, server_log.read_text()[-3000:]
     assert_all_arrived_once(sandbox, failed, REQUESTS, server_log)
 
 

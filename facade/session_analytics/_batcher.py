@@ -969,10 +969,11 @@ def _register(batcher: Any) -> None:
 
 
 def _after_fork_in_child() -> None:
-    global _registry_lock, _drain_lock, _dying
+    global _registry_lock, _drain_lock, _dying, _main_thread_asked
     _registry_lock = threading.Lock()
     _drain_lock = threading.Lock()
     _dying = False
+    _main_thread_asked = False
     for batcher in list(_live):
         batcher._after_fork()
     # A multiprocessing child ends with os._exit(), which skips atexit: drain through the exit
@@ -1059,10 +1060,11 @@ def _release(core: _Core, release: Callable[[], Any] | None) -> None:
 # (and gunicorn's uvicorn workers) put back the handler that was there before them and raise the
 # signal again. With the default disposition the process then ends at once: no atexit hook runs,
 # and what is queued would be lost. So, on the main thread, at a client's creation and at its
-# first event, SIGTERM gets a guard where its handler is the default disposition or a handler of
-# the host's, and SIGINT where it has the default disposition (never where they are ignored, nor
-# over Python's own SIGINT handler, whose KeyboardInterrupt exits through the exit hook anyway,
-# nor over a program's own SIGINT handler: Ctrl-C stays the program's):
+# first event (from another thread: by the main thread's event loop, asked to; see
+# ``_guard_from_main_thread``), SIGTERM gets a guard where its handler is the default disposition
+# or a handler of the host's, and SIGINT where it has the default disposition (never where they
+# are ignored, nor over Python's own SIGINT handler, whose KeyboardInterrupt exits through the
+# exit hook anyway, nor over a program's own SIGINT handler: Ctrl-C stays the program's):
 # - over the default disposition (the signal would kill the process now), the guard drains every
 #   batcher as the exit hook does (within ``shutdown_timeout``), then restores the default and
 #   raises the signal again: the process dies by it, as it would have, a drain later. A second
@@ -1107,8 +1109,10 @@ class _Guard:
 
 
 def _guard_signals() -> None:
-    """Put the guard in place for SIGTERM and SIGINT where it is needed (main thread only)."""
+    """Put the guard in place for SIGTERM and SIGINT where it is needed (main thread only; from
+    another thread, the main thread is asked to)."""
     if threading.current_thread() is not threading.main_thread():
+        _guard_from_main_thread()
         return
     import signal
 
@@ -1125,6 +1129,91 @@ def _guard_signals() -> None:
             signal.signal(signum, _Guard(signum, current))
         except (ValueError, OSError, RuntimeError):  # not the main interpreter, say
             continue
+
+
+_main_thread_asked = False  # this process asked its main thread to put the guard in place
+
+
+def _guard_from_main_thread() -> None:
+    """Only the main thread can set a signal handler. A client used only from other threads (a
+    sync endpoint that a server runs in its thread pool, say, while its event loop on the main
+    thread holds the signal handlers) asks that event loop to put the guard in place, once per
+    process. Where no event loop of the main thread can be found, a warning says what is at
+    risk (a death by SIGTERM would skip the exit drain)."""
+    global _main_thread_asked
+    if _main_thread_asked:
+        return
+    import signal
+
+    sigterm = getattr(signal, "SIGTERM", None)
+    if sigterm is None:
+        return
+    try:
+        current = signal.getsignal(sigterm)
+    except (ValueError, OSError, RuntimeError):
+        return
+    if isinstance(current, _Guard) or current is None or current == signal.SIG_IGN:
+        return
+    _main_thread_asked = True
+    loop = _main_thread_loop()
+    if loop is not None:
+        try:
+            loop.call_soon_threadsafe(_guard_signals)
+            return
+        except RuntimeError:  # the loop is closed
+            pass
+    # Over the default disposition SIGTERM would end the process with no exit hook; a host's
+    # handler most often exits normally (the exit hook drains), unless it raises it again.
+    logger.log(
+        logging.WARNING if current == signal.SIG_DFL else logging.INFO,
+        "session-analytics: the exit guard for SIGTERM cannot be put in place from this thread "
+        "(only the main thread can set a signal handler, and it runs no event loop to ask): "
+        "if the process dies by SIGTERM, queued events are lost; create a client or queue an "
+        "event on the main thread, or close the clients when the host shuts down",
+    )
+
+
+def _main_thread_loop() -> Any:
+    """The asyncio event loop running on the main thread, or None: the loop that handed this
+    thread its work (anyio's thread pool: Starlette, FastAPI) when it is known to run on the
+    main thread, else the loop found on the main thread's stack, else anyio's loop whose thread
+    cannot be told (on another thread, the guard it is asked to put in place does nothing)."""
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is None:
+        return None
+    main = threading.main_thread()
+    anyio_loop = sys.modules.get("anyio._core._eventloop")
+    token = getattr(getattr(anyio_loop, "threadlocals", None), "current_token", None)
+    native = getattr(token, "native_token", None)
+    if not isinstance(native, asyncio.AbstractEventLoop):
+        native = None
+    thread_id = getattr(native, "_thread_id", None)
+    if native is not None and thread_id == main.ident:
+        return native
+    on_stack = _loop_on_stack(main, asyncio)
+    if on_stack is not None:
+        return on_stack
+    return native if thread_id is None else None
+
+
+def _loop_on_stack(main: threading.Thread, asyncio: Any) -> Any:
+    """The event loop (or the ``asyncio.Runner`` of one) that the main thread is running."""
+    frame = sys._current_frames().get(main.ident or 0)
+    while frame is not None:
+        if frame.f_code.co_name in ("run", "run_forever", "_run_once", "run_until_complete"):
+            owner = frame.f_locals.get("self")
+            if isinstance(owner, asyncio.AbstractEventLoop):
+                return owner
+            runner_loop = getattr(owner, "_loop", None) if _is_runner(owner) else None
+            if isinstance(runner_loop, asyncio.AbstractEventLoop):
+                return runner_loop
+        frame = frame.f_back
+    return None
+
+
+def _is_runner(owner: Any) -> bool:
+    runner = getattr(sys.modules.get("asyncio"), "Runner", None)
+    return runner is not None and isinstance(owner, runner)
 
 
 def _drain_then_die(signum: int) -> None:
@@ -1303,7 +1392,8 @@ class Batcher:
     def _start(self) -> None:
         """Start the fewest workers; more start when the concurrency limit grows. On the first
         event (of this process: after a fork too), on the caller's thread: a forked child opens
-        its spool here, and the exit guard is put in place when this is the main thread."""
+        its spool here, and the exit guard is put in place (by the main thread: asked to, from
+        another thread)."""
         with self._start_lock:
             if self._started:
                 return

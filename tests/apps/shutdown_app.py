@@ -4,8 +4,10 @@
 Settings from the environment: FULLSTORY_API_KEY, FULLSTORY_BASE_URL, SMARTLOOK_KEY and
 SMARTLOOK_HOST (the sandbox); SHUTDOWN_APP_FAILED: a file where ``on_error`` writes what it is
 handed, one JSON line per event; SHUTDOWN_APP_LIFESPAN=1: close the clients in the lifespan (the
-pattern the README shows), else leave them to the exit hook. The clients are made at import, as
-most apps do (with gunicorn ``--preload``, in the master, before the workers are forked).
+pattern the README shows), else leave them to the exit hook; SHUTDOWN_APP_SYNC=1: the endpoints
+are sync (Starlette runs them in its thread pool: events are queued from threads only). The
+clients are made at import, as most apps do (with gunicorn ``--preload``, in the master, before
+the workers are forked).
 Smartlook events wait for a 60 s timer: when the server stops, they are all still queued.
 """
 
@@ -61,7 +63,7 @@ smartlook.init(
 )
 
 
-async def track(request: Request) -> PlainTextResponse:
+def track_sync(request: Request) -> PlainTextResponse:
     number = int(request.path_params["number"])
     tracked = fs.events.track(
         "request", user={"uid": f"user-{number % 50}"}, properties={"i": number}
@@ -72,8 +74,19 @@ async def track(request: Request) -> PlainTextResponse:
     )
 
 
-async def health(request: Request) -> PlainTextResponse:
+async def track(request: Request) -> PlainTextResponse:
+    return track_sync(request)
+
+
+def health_sync(request: Request) -> PlainTextResponse:
     return PlainTextResponse(str(os.getpid()))
+
+
+async def health(request: Request) -> PlainTextResponse:
+    return health_sync(request)
+
+
+SYNC = os.environ.get("SHUTDOWN_APP_SYNC") == "1"
 
 
 @contextlib.asynccontextmanager
@@ -85,5 +98,9 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
 
 
 app = Starlette(
-    routes=[Route("/track/{number}", track), Route("/health", health)], lifespan=lifespan
+    routes=[
+        Route("/track/{number}", track_sync if SYNC else track),
+        Route("/health", health_sync if SYNC else health),
+    ],
+    lifespan=lifespan,
 )
