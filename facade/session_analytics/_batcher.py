@@ -890,12 +890,11 @@ class _Core:
         spool = self.spool
         if spool is None or not self._backlog:
             return
-        if not self._refill_lock.acquire(blocking=False):
-            return  # another worker is refilling
-        try:
+        # Wait for a refill (or the adoption) under way rather than skip: one that was finishing
+        # when this delivery made room would leave the rest of the backlog on disk, with no
+        # later delivery to ask again.
+        with self._refill_lock:
             self._refill_now(spool)
-        finally:
-            self._refill_lock.release()
 
     def _refill_now(self, spool: Spool) -> None:
         with self.lock:
