@@ -156,13 +156,13 @@ def follow_the_instructions(
     return bad, resent
 
 
-def assert_each_event_once(sandbox: Sandbox, count: int = EVENTS) -> None:
+def assert_each_event_once(sandbox: Sandbox, count: int = EVENTS, said: str = "") -> None:
     names = Counter(event["name"] for event in sandbox.events("fullstory"))
     twice = sorted(name for name, seen in names.items() if seen > 1)
     missing = sorted({f"e{n}" for n in range(count)} - set(names))
     assert (len(twice), len(missing)) == (0, 0), (
         f"imported more than once: {twice[:10]} ({len(twice)}); "
-        f"never imported: {missing[:10]} ({len(missing)})"
+        f"never imported: {missing[:10]} ({len(missing)}); {said}"
     )
 
 
@@ -184,7 +184,9 @@ def test_ctrl_c_at_any_point_then_the_printed_instructions_import_each_item_once
     sandbox.set_faults()  # the resumed imports need no latency
     found, resent = follow_the_instructions(code, err, path, env)
 
-    assert_each_event_once(sandbox)
+    # Should it fail: what the interrupted command said, and what was resent with a key.
+    said = f"the interrupted command exited {code}: {err.strip()[-600:]!r}; resent: {resent}"
+    assert_each_event_once(sandbox, said=said)
     assert sorted(found) == sorted(bad)  # each line that is not JSON in one failed file, once
     assert resent["keyed"] == resent["maybe_sent"]  # every maybe-sent item kept its key
 
