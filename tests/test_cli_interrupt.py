@@ -30,7 +30,8 @@ from typing import Any
 
 import pytest
 
-from session_analytics.fullstory import FullStory
+from session_analytics import _flow as flow_module
+from session_analytics.fullstory import BatchJobOptions, FullStory
 from session_analytics.sandbox import Sandbox
 
 EXE = Path(sys.executable).parent / "session-analytics"
@@ -38,6 +39,7 @@ TIMEOUT_S = 120.0
 OWN_VARIABLES = ("FULLSTORY_API_KEY", "FULLSTORY_BASE_URL", "SMARTLOOK_KEY", "SMARTLOOK_HOST")
 EVENTS = 3000
 BAD_EVERY = 400  # every 400th line is not JSON
+FAST = BatchJobOptions(poll_interval=0.02)
 RUN = ("--chunk-size", "200", "--jobs-in-flight", "2", "--poll-interval", "0.05", "--no-progress")
 
 
@@ -365,6 +367,70 @@ def test_import_stopped_by_ctrl_c_resumes_each_item_once(sandbox: Sandbox, at: i
         e["name"] for e in sandbox.events("fullstory") if re.fullmatch(r"e\d+", e["name"])
     )
     assert names == Counter(f"e{n}" for n in range(40))
+
+
+class CtrlCAfterStep:
+    """Stands in for the driver's per-step context: a Ctrl-C lands just as the flow has handed
+    the driver its ``at``-th step, before the driver has done anything with it: the narrowest
+    window there is, and one a real SIGINT can hit."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+        self.steps = 0
+        self._real = flow_module._overlapping
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._real():
+            yield
+        self.steps += 1
+        if self.steps == self.at:
+            raise KeyboardInterrupt
+
+
+def steps_of_a_whole_import(sandbox: Sandbox, items: list[dict[str, Any]]) -> int:
+    counting = CtrlCAfterStep(0)
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        FullStory(sandbox.api_key, base_url=sandbox.url) as fs,
+    ):
+        patch.setattr(flow_module, "_overlapping", counting)
+        assert fs.events.import_(items, chunk_size=10, jobs_in_flight=1, options=FAST).ok
+    return counting.steps
+
+
+def test_a_ctrl_c_between_any_two_steps_says_where_the_import_stood(sandbox: Sandbox) -> None:
+    """Wherever the Ctrl-C lands, the exception carries ``import_stopped``, and resuming from it
+    imports every item once (a stop with no ``import_stopped`` reads as "nothing was sent",
+    and the same import run again would duplicate what was)."""
+    sandbox.configure(job_delay_s=0.02)
+    sandbox.set_faults(latency_ms=20)  # creates are in flight while the next chunk is read
+    rounds = 0
+    steps = steps_of_a_whole_import(sandbox, [{"name": "w", "user": {"uid": "u"}}] * 25)
+    assert steps > 10
+    for at in range(1, steps + 1):
+        sandbox.reset()
+        sandbox.configure(job_delay_s=0.02)
+        sandbox.set_faults(latency_ms=20)
+        items = [{"name": f"s{at}-e{n}", "user": {"uid": "u1"}} for n in range(25)]
+        with FullStory(sandbox.api_key, base_url=sandbox.url) as fs:
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(flow_module, "_overlapping", CtrlCAfterStep(at))
+                try:
+                    fs.events.import_(iter(items), chunk_size=10, jobs_in_flight=1, options=FAST)
+                except KeyboardInterrupt as stop:
+                    stopped = getattr(stop, "import_stopped", None)
+                    assert stopped is not None, f"a Ctrl-C after step {at} hid where it stood"
+                else:
+                    continue  # the Ctrl-C came after the last step
+            rounds += 1
+            time.sleep(0.1)  # a create in flight reaches the sandbox and makes its job
+            rest = items[stopped.read :]
+            resumed = itertools.chain(stopped.resume_items(), rest)
+            assert fs.events.import_(resumed, chunk_size=10, options=FAST).ok
+        names = Counter(e["name"] for e in sandbox.events("fullstory"))
+        assert names == Counter(item["name"] for item in items), f"Ctrl-C after step {at}"
+    assert rounds >= steps - 1
 
 
 def test_a_create_whose_answer_was_lost_is_not_imported_twice_from_the_failed_file(

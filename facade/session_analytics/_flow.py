@@ -222,32 +222,35 @@ def drive_sync(flow: Flow[R], raw: Any, sleep: Callable[[float], None]) -> R:
             with _overlapping():
                 step = flow.send(outcome)
             outcome = None
-            try:
-                if isinstance(step, Request):
-                    try:
-                        outcome = run_sync(raw, step.call)
-                    except FSError as error:
-                        outcome = error
-                elif isinstance(step, Sleep):
-                    sleep(step.seconds)
-                elif isinstance(step, Start):
-                    started.start(step)
-                elif isinstance(step, Wait):
-                    outcome = started.wait(step.timeout, sleep)
-                else:
-                    for listener in step.listeners:
-                        call_listener(listener, step.args, step.event)
-            except BaseException as error:  # Ctrl-C in a sleep, say: the flow sees it stop
-                _stop(flow, error)
-                raise
+            if isinstance(step, Request):
+                try:
+                    outcome = run_sync(raw, step.call)
+                except FSError as error:
+                    outcome = error
+            elif isinstance(step, Sleep):
+                sleep(step.seconds)
+            elif isinstance(step, Start):
+                started.start(step)
+            elif isinstance(step, Wait):
+                outcome = started.wait(step.timeout, sleep)
+            else:
+                for listener in step.listeners:
+                    call_listener(listener, step.args, step.event)
     except StopIteration as done:
         result: R = done.value
         return result
+    except BaseException as error:  # Ctrl-C in a sleep, say: the flow sees it stop
+        _stop(flow, error)
+        raise
 
 
 def _stop(flow: Flow[Any], error: BaseException) -> None:
     """Raise ``error`` inside the flow, at the step it waits on, so that it can record where it
-    stood; the caller raises ``error`` itself."""
+    stood; the caller raises ``error`` itself. Wherever the error struck in the driver (a
+    Ctrl-C may land between any two bytecodes, even as ``send`` returns), the flow is
+    suspended at a step then; if it struck inside the flow, the flow has seen it already."""
+    if inspect.getgeneratorstate(flow) != inspect.GEN_SUSPENDED:
+        return
     with contextlib.suppress(BaseException), _overlapping():
         flow.throw(error)
 
@@ -260,33 +263,30 @@ async def drive_async(flow: Flow[R], raw: Any, sleep: Callable[[float], Awaitabl
             with _overlapping():
                 step = flow.send(outcome)
             outcome = None
-            try:
-                if isinstance(step, Request):
-                    try:
-                        outcome = await run_async(raw, step.call)
-                    except FSError as error:
-                        outcome = error
-                elif isinstance(step, Sleep):
-                    await sleep(step.seconds)
-                elif isinstance(step, Start):
-                    started.start(step)
-                elif isinstance(step, Wait):
-                    outcome = await started.wait(step.timeout, sleep)
-                else:
-                    for listener in step.listeners:
-                        result = call_listener(listener, step.args, step.event)
-                        if inspect.isawaitable(result):
-                            try:
-                                await result
-                            except Exception:
-                                logger.exception(
-                                    "a %r listener raised; the job goes on", step.event
-                                )
-            except BaseException as error:  # cancelled, say: the flow sees it stop
-                _stop(flow, error)
-                raise
+            if isinstance(step, Request):
+                try:
+                    outcome = await run_async(raw, step.call)
+                except FSError as error:
+                    outcome = error
+            elif isinstance(step, Sleep):
+                await sleep(step.seconds)
+            elif isinstance(step, Start):
+                started.start(step)
+            elif isinstance(step, Wait):
+                outcome = await started.wait(step.timeout, sleep)
+            else:
+                for listener in step.listeners:
+                    result = call_listener(listener, step.args, step.event)
+                    if inspect.isawaitable(result):
+                        try:
+                            await result
+                        except Exception:
+                            logger.exception("a %r listener raised; the job goes on", step.event)
     except StopIteration as done:
         value: R = done.value
         return value
+    except BaseException as error:  # cancelled, say: the flow sees it stop
+        _stop(flow, error)
+        raise
     finally:
         started.cancel()  # the flow stopped: what it started is of no use to anyone
