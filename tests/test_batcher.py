@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from session_analytics import _batcher, _ids, _json
+from session_analytics import _batcher, _json
 from session_analytics._batcher import (
     AsyncBatcher,
     Batcher,
@@ -50,6 +50,7 @@ from session_analytics.errors import (
     InvalidArgumentError,
     SmartlookInvalidArgumentError,
 )
+from session_analytics.fullstory import _ids
 from session_analytics.fullstory._track import track_payload
 from session_analytics.smartlook._events import event_payload
 

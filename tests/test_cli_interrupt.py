@@ -30,8 +30,8 @@ from typing import Any
 
 import pytest
 
-from session_analytics import _flow as flow_module
 from session_analytics.fullstory import BatchJobOptions, FullStory
+from session_analytics.fullstory import _flow as flow_module
 from session_analytics.sandbox import Sandbox
 
 EXE = Path(sys.executable).parent / "session-analytics"

@@ -24,12 +24,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from session_analytics import _inputs, fullstory
+from session_analytics import fullstory
 from session_analytics.errors import (
     FSInvalidArgumentError,
     SmartlookInvalidArgumentError,
 )
-from session_analytics.fullstory import BatchJobOptions
+from session_analytics.fullstory import BatchJobOptions, _inputs
 from session_analytics.fullstory import _requests as R
 from session_analytics.fullstory._track import track_payload
 from session_analytics.sandbox import Sandbox, spec

@@ -20,8 +20,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from session_analytics import _inputs, _rules
+from session_analytics import _rules
 from session_analytics.errors import FSInvalidArgumentError
+from session_analytics.fullstory import _inputs
 from session_analytics.fullstory import _requests as R
 from session_analytics.fullstory._track import track_payload
 from session_analytics.sandbox import Sandbox, spec

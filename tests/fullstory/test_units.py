@@ -40,10 +40,7 @@ from fullstory_api.models import (
     JobStatusResponse,
 )
 from fullstory_api.types import UNSET
-from session_analytics import _inputs
 from session_analytics._batcher import Failed
-from session_analytics._calls import ApiResponse, Call, describe, run_async, run_sync
-from session_analytics._flow import Emit, Flow, Request, Sleep
 from session_analytics._retry import Decision, RetryPolicy, maybe_delivered, parse_retry_after
 from session_analytics._transport import CallScope
 from session_analytics.errors import (
@@ -65,8 +62,16 @@ from session_analytics.errors import (
     FSUnknownError,
     is_fs_error,
 )
-from session_analytics.fullstory import AsyncFullStory, BatchJob, BatchJobOptions, FullStory
+from session_analytics.fullstory import (
+    AsyncFullStory,
+    BatchJob,
+    BatchJobOptions,
+    FullStory,
+    _inputs,
+)
 from session_analytics.fullstory import _requests as R
+from session_analytics.fullstory._calls import ApiResponse, Call, describe, run_async, run_sync
+from session_analytics.fullstory._flow import Emit, Flow, Request, Sleep
 from session_analytics.fullstory._import import ImportFailure, _Importer
 from session_analytics.fullstory._jobs import _JobCore
 from session_analytics.fullstory._track import outcome as track_outcome

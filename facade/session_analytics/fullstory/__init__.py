@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from fullstory_api import models
 
     from .._batcher import BatcherStats, BatchingOptions, FlushResult
-    from .._calls import ApiResponse
+    from ._calls import ApiResponse
     from ._client import AsyncFullStory, FullStory, init
     from ._events import AsyncEvents, Events
     from ._import import ImportChunk, ImportFailure, ImportProgress, ImportResult, ImportStopped
@@ -59,7 +59,7 @@ _LAZY_HOMES = {
     "Events": "_events",
     "AsyncUsers": "_users",
     "Users": "_users",
-    "ApiResponse": "session_analytics._calls",
+    "ApiResponse": "session_analytics.fullstory._calls",
     "BatcherStats": "session_analytics._batcher",
     "BatchingOptions": "session_analytics._batcher",
     "FlushResult": "session_analytics._batcher",

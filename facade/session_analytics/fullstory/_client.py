@@ -14,7 +14,6 @@ import fullstory_api
 
 from .. import _constants as C
 from .._batcher import AsyncBatcher, Batcher, BatcherStats, BatchingOptions, FlushResult
-from .._config import FullStoryConfig, fullstory_config
 from .._retry import RetryPolicy
 from .._transport import (
     DirectPost,
@@ -28,6 +27,7 @@ from .._transport import (
     warn_shared_client_after_fork,
 )
 from ..errors import FSInvalidArgumentError
+from ._config import FullStoryConfig, fullstory_config
 from ._events import AsyncEvents, Events
 from ._track import AsyncTrackSender, TrackSender, track_options
 from ._users import AsyncUsers, Users

@@ -6,10 +6,10 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .. import _constants as C
-from .. import _inputs
-from .._calls import ApiResponse, run_async, run_sync
-from .._ids import event_id
+from . import _inputs
 from . import _requests as R
+from ._calls import ApiResponse, run_async, run_sync
+from ._ids import event_id
 from ._track import check_size, track_payload
 
 # The generated models, batch jobs and import_() are imported by the calls that use them.
@@ -120,7 +120,7 @@ class Events(_Tracking):
         include_schema: bool = False,
     ) -> ImportResult:
         """Import any number of events through as many jobs as it takes; blocks until done."""
-        from .._flow import drive_sync
+        from ._flow import drive_sync
 
         flow = importer(
             "events",
@@ -189,7 +189,7 @@ class AsyncEvents(_Tracking):
         include_schema: bool = False,
     ) -> ImportResult:
         """Import any number of events through as many jobs as it takes; returns when done."""
-        from .._flow import drive_async
+        from ._flow import drive_async
 
         flow = importer(
             "events",

@@ -36,8 +36,6 @@ import attrs
 from fullstory_api.models import JobResultsPending, JobStatus, JobStatusResponse
 
 from .. import _constants as C
-from .._calls import ApiResponse
-from .._flow import Emit, Finished, Flow, Request, Sleep, Start, Wait, can_overlap
 from .._transport import new_idempotency_key
 from ..errors import (
     FSError,
@@ -48,6 +46,8 @@ from ..errors import (
     FSUnknownError,
 )
 from . import _requests as R
+from ._calls import ApiResponse
+from ._flow import Emit, Finished, Flow, Request, Sleep, Start, Wait, can_overlap
 from ._jobs import RETRYABLE_POLL_ERRORS, BatchJobOptions, _count, poll_backoff
 
 Listener = Callable[..., Any]

@@ -28,8 +28,6 @@ from fullstory_api.models import JobMetadata, JobResultsPending, JobStatus, JobS
 from fullstory_api.types import Unset
 
 from .. import _constants as C
-from .._calls import ApiResponse, run_async, run_sync
-from .._flow import Emit, Flow, Request, Sleep, call_listener, drive_async, drive_sync
 from .._transport import new_idempotency_key
 from ..errors import (
     FSConnectionError,
@@ -42,6 +40,8 @@ from ..errors import (
     FSUnknownError,
 )
 from . import _requests as R
+from ._calls import ApiResponse, run_async, run_sync
+from ._flow import Emit, Flow, Request, Sleep, call_listener, drive_async, drive_sync
 
 if TYPE_CHECKING:
     import asyncio

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 from fullstory_api.types import UNSET
 
-from .. import _inputs
-from .._calls import Call
 from ..errors import FSInvalidArgumentError
+from . import _inputs
+from ._calls import Call
 
 # Each builder imports the generated operation it calls, on first use: those import the
 # generated models, which a program that only tracks events never needs.

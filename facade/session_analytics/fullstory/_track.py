@@ -16,10 +16,9 @@ import attrs
 import httpx
 
 from .. import _constants as C
-from .. import _inputs, _json
+from .. import _json
 from .. import _properties as props
 from .._batcher import BatchingOptions, Delivered, Entry, Failed, Outcome, request_failed
-from .._calls import describe, status_error
 from .._outage import FailureLog
 from .._retry import (
     is_retryable_status,
@@ -27,8 +26,10 @@ from .._retry import (
     parse_retry_after,
 )
 from .._rules import member
-from .._transport import Answer, CallScope, call_scope
+from .._transport import Answer, CallScope, call_scope, describe
 from ..errors import FSConnectionError, FSError, FSInvalidArgumentError, FSTimeoutError
+from . import _inputs
+from ._calls import status_error
 
 UTC = dt.timezone.utc
 IDEMPOTENCY_HEADER = C.IDEMPOTENCY_HEADER.encode("ascii")

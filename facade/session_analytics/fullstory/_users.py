@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .. import _constants as C
-from .._calls import ApiResponse, run_async, run_sync
 from . import _requests as R
+from ._calls import ApiResponse, run_async, run_sync
 
 # The generated models, batch jobs and import_() are imported by the calls that use them.
 if TYPE_CHECKING:
@@ -190,7 +190,7 @@ class Users:
         include_schema: bool = False,
     ) -> ImportResult:
         """Import any number of users through as many jobs as it takes; blocks until done."""
-        from .._flow import drive_sync
+        from ._flow import drive_sync
 
         flow = importer(
             "users",
@@ -354,7 +354,7 @@ class AsyncUsers:
         include_schema: bool = False,
     ) -> ImportResult:
         """Import any number of items through as many jobs as it takes; returns when done."""
-        from .._flow import drive_async
+        from ._flow import drive_async
 
         flow = importer(
             "users",

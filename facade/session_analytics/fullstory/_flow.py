@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
+from ..errors import FSError
 from ._calls import ApiResponse, Call, run_async, run_sync
-from .errors import FSError
 
 if TYPE_CHECKING:
     import asyncio

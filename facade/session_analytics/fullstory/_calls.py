@@ -14,10 +14,10 @@ from typing import Any, Generic, TypeVar
 import attrs
 import httpx
 
-from . import _constants as C
-from ._retry import parse_retry_after
-from ._transport import CallScope, call_scope
-from .errors import (
+from .. import _constants as C
+from .._retry import parse_retry_after
+from .._transport import CallScope, call_scope, describe
+from ..errors import (
     FSApiError,
     FSConnectionError,
     FSError,
@@ -127,14 +127,6 @@ def outcome(call: Call[T], scope: CallScope, response: Any) -> ApiResponse[T]:
             body=_snippet(response.content),
         )
     raise status_error(call.what, status, headers, response.content, scope)
-
-
-def describe(error: BaseException) -> str:
-    """``Type: message`` for an error message; a request that could not be written (h11 may
-    quote the request's headers) is named only by its type, so no header value can leak."""
-    if isinstance(error, httpx.LocalProtocolError):
-        return f"{type(error).__name__} (the request could not be written)"
-    return f"{type(error).__name__}: {error}"
 
 
 def failure(call: Call[Any], scope: CallScope, error: Exception) -> FSError:

@@ -18,9 +18,9 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import _properties as props
-from . import _rules
-from .errors import FSInvalidArgumentError
+from .. import _properties as props
+from .. import _rules
+from ..errors import FSInvalidArgumentError
 
 Check = Callable[[Any, str], Any]
 ObjectCheck = Callable[[Any, str], dict[str, Any]]

@@ -10,8 +10,8 @@ from typing import Any
 import attrs
 import httpx
 
-from . import _constants as C
-from .errors import FSInvalidArgumentError
+from .. import _constants as C
+from ..errors import FSInvalidArgumentError
 
 # A key as issued, or a whole header value ("Basic <key>"): visible ASCII, one scheme word.
 _HEADER_SAFE_KEY = re.compile(r"(?:[A-Za-z]+ )?[\x21-\x7e]+")
