@@ -39,8 +39,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from ..errors import FSError
-from ._common import (
+from ...errors import FSError
+from .._common import (
     EXIT_FAILED,
     EXIT_OK,
     CommandError,
@@ -51,7 +51,7 @@ from ._common import (
 )
 
 if TYPE_CHECKING:
-    from ..fullstory import ImportStopped
+    from ...fullstory import ImportStopped
 
 TICK_ITEMS = 1000
 # A longer line fails alone, never held whole. An item of 1 MiB is far beyond what a batch of
@@ -299,7 +299,7 @@ class _Source:
             yield _TooLong(size, size - 1 if piece.endswith(b"\n") else size)
 
     def _ndjson(self) -> Iterator[Any]:
-        from ..fullstory._import import ImportChunk
+        from ...fullstory._import import ImportChunk
 
         interrupts = self.interrupts
         group: list[dict[str, Any]] = []  # a maybe-sent chunk of a failed file, gathered
@@ -624,7 +624,7 @@ class _FailedFile:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from ..fullstory import BatchJobOptions
+    from ...fullstory import BatchJobOptions
 
     if args.chunk_size < 1 or args.chunk_size > 50_000:
         fail("--chunk-size must be between 1 and 50000")
