@@ -151,7 +151,7 @@ def test_a_line_just_under_the_limit_that_parses_into_many_objects_stays_in_boun
 ) -> None:
     """The worst a line within --max-line-bytes can do: empty objects, each a dict once
     parsed and checked. The default limit keeps even that well under the bound."""
-    from session_analytics.cli._import import MAX_LINE_BYTES
+    from session_analytics.cli._import.readers import MAX_LINE_BYTES
 
     path = tmp_path / "objects.ndjson"
     head, tail = '{"uid": "x", "properties": {"a": [', "]}}\n"

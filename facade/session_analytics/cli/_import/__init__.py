@@ -1,7 +1,9 @@
-"""``session-analytics import users|events FILE``."""
+"""``session-analytics import users|events FILE``: the command (``command``), the input read
+lazily (``readers``), the failed-items file and resume report (``failed``), the progress bar
+(``progress``) and the Ctrl-C deferral (``interrupts``)."""
 
 from __future__ import annotations
 
-from .readers import MAX_LINE_BYTES, register
+from .command import import_command, register
 
-__all__ = ["MAX_LINE_BYTES", "register"]
+__all__ = ["import_command", "register"]
