@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from starlette.responses import JSONResponse
+
 
 class ApiError(Exception):
     """Raised by the rules; the routes turn it into the API's error answer."""
@@ -56,3 +58,8 @@ def too_many_requests(retry_after_s: int, message: str = RATE_LIMITED_MESSAGE) -
 
 def server_error() -> ApiError:
     return ApiError(500, "server_error", "Server error was encountered")
+
+
+def error_response(err: ApiError) -> JSONResponse:
+    """The API's answer for ``err``: its status, ``{code, message}`` body and headers."""
+    return JSONResponse(err.body(), status_code=err.status, headers=err.headers)

@@ -127,7 +127,7 @@ def _burst(value: Any) -> int:
 
 
 @attrs.frozen
-class Decision:
+class FaultDecision:
     fate: Fate
     latency_s: float
 
@@ -178,10 +178,10 @@ class FaultInjector:
             return None
         return self.limiter.take(bucket)
 
-    def decide(self, path: str) -> Decision:
+    def decide(self, path: str) -> FaultDecision:
         faults = self.faults
         if not self.applies(path):
-            return Decision("ok", 0.0)
+            return FaultDecision("ok", 0.0)
         latency = self.latency_s(path)
         if self._script:
             fate = self._script.popleft()
@@ -199,4 +199,4 @@ class FaultInjector:
                 fate = "malformed"
         if fate != "ok":
             self.injected[fate] += 1
-        return Decision(fate, latency)
+        return FaultDecision(fate, latency)

@@ -1,8 +1,8 @@
 """The API routes of both emulated services: read the request, call the rules, shape the answer.
 
-Each handler takes a :class:`Call` (already authenticated, body parsed) and returns the status and
-the JSON body to send; the rules raise ApiError for every refusal. Transport concerns (auth,
-faults, idempotency replay, body limits, stats) live in ``app.py``.
+Each handler takes a :class:`RouteCall` (already authenticated, body parsed) and returns the
+status and the JSON body to send; the rules raise ApiError for every refusal. Transport concerns
+(auth, faults, idempotency replay, body limits, stats) live in ``pipeline.py``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ Api = Literal["fullstory", "smartlook"]
 
 
 @attrs.frozen
-class Call:
+class RouteCall:
     fullstory: FullStoryState
     jobs: JobBoard
     smartlook: SmartlookState
@@ -54,7 +54,7 @@ class Call:
 class Endpoint:
     method: str
     path: str
-    handler: Callable[[Call], Answer]
+    handler: Callable[[RouteCall], Answer]
     api: Api = "fullstory"
     level: str = "standard"
     idempotent: bool = False
@@ -68,12 +68,12 @@ class Endpoint:
 # ---- FullStory users --------------------------------------------------------------------------
 
 
-def create_user(call: Call) -> Answer:
+def create_user(call: RouteCall) -> Answer:
     spec.validate("fullstory", "CreateUserRequest", call.body)
     return 200, {"id": call.fullstory.upsert_user(call.body).id}
 
 
-def list_users(call: Call) -> Answer:
+def list_users(call: RouteCall) -> Answer:
     return 200, call.fullstory.list_users(
         uid=call.text("uid"),
         email=call.text("email"),
@@ -84,7 +84,7 @@ def list_users(call: Call) -> Answer:
     )
 
 
-def delete_user_by_uid(call: Call) -> Answer:
+def delete_user_by_uid(call: RouteCall) -> Answer:
     uid = call.query.get("uid")
     if not uid:
         raise bad_request("uid is required", code="required_field")
@@ -92,17 +92,17 @@ def delete_user_by_uid(call: Call) -> Answer:
     return 200, {}
 
 
-def get_user(call: Call) -> Answer:
+def get_user(call: RouteCall) -> Answer:
     include = bool(call.flag("include_schema"))
     return 200, call.fullstory.get_user(call.path_params["id"], include)
 
 
-def update_user(call: Call) -> Answer:
+def update_user(call: RouteCall) -> Answer:
     spec.validate("fullstory", "UpdateUserRequest", call.body)
     return 200, {"id": call.fullstory.update_user(call.path_params["id"], call.body).id}
 
 
-def delete_user(call: Call) -> Answer:
+def delete_user(call: RouteCall) -> Answer:
     call.fullstory.delete_user(user_id=call.path_params["id"])
     return 200, {}
 
@@ -110,7 +110,7 @@ def delete_user(call: Call) -> Answer:
 # ---- FullStory events ------------------------------------------------------------------------
 
 
-def create_event(call: Call) -> Answer:
+def create_event(call: RouteCall) -> Answer:
     check_event_body(call.body)
     call.fullstory.create_event(
         call.body,
@@ -123,8 +123,8 @@ def create_event(call: Call) -> Answer:
 # ---- FullStory batch import jobs -------------------------------------------------------------
 
 
-def _create_job(kind: Kind) -> Callable[[Call], Answer]:
-    def handler(call: Call) -> Answer:
+def _create_job(kind: Kind) -> Callable[[RouteCall], Answer]:
+    def handler(call: RouteCall) -> Answer:
         return 200, call.jobs.create(
             kind,
             call.body,
@@ -135,15 +135,15 @@ def _create_job(kind: Kind) -> Callable[[Call], Answer]:
     return handler
 
 
-def _job_status(kind: Kind) -> Callable[[Call], Answer]:
-    def handler(call: Call) -> Answer:
+def _job_status(kind: Kind) -> Callable[[RouteCall], Answer]:
+    def handler(call: RouteCall) -> Answer:
         return 200, call.jobs.status(kind, call.path_params["job_id"])
 
     return handler
 
 
-def _job_imports(kind: Kind) -> Callable[[Call], Answer]:
-    def handler(call: Call) -> Answer:
+def _job_imports(kind: Kind) -> Callable[[RouteCall], Answer]:
+    def handler(call: RouteCall) -> Answer:
         page = call.jobs.imports(
             kind,
             call.path_params["job_id"],
@@ -155,8 +155,8 @@ def _job_imports(kind: Kind) -> Callable[[Call], Answer]:
     return handler
 
 
-def _job_errors(kind: Kind) -> Callable[[Call], Answer]:
-    def handler(call: Call) -> Answer:
+def _job_errors(kind: Kind) -> Callable[[RouteCall], Answer]:
+    def handler(call: RouteCall) -> Answer:
         page = call.jobs.errors(kind, call.path_params["job_id"], call.text("page_token"))
         return (202, {}) if page is None else (200, page)
 
@@ -166,11 +166,11 @@ def _job_errors(kind: Kind) -> Callable[[Call], Answer]:
 # ---- Smartlook --------------------------------------------------------------------------------
 
 
-def smartlook_check(call: Call) -> Answer:
+def smartlook_check(call: RouteCall) -> Answer:
     return 200, call.smartlook.check(call.body, call.netloc)
 
 
-def smartlook_events(call: Call) -> Answer:
+def smartlook_events(call: RouteCall) -> Answer:
     pid, group = call.query.get("pid"), call.query.get("group")
     if not pid or not group:
         raise bad_request("the query must name the project: ?pid=<pid>&group=<storeGroup>")
