@@ -23,7 +23,8 @@ from __future__ import annotations
 try:
     from .app import SandboxApp, build_app
     from .config import SandboxConfig
-    from .server import Sandbox, SandboxError, serve
+    from .errors import SandboxError
+    from .server import Sandbox, serve
 except ImportError as err:  # pragma: no cover - depends on the installed extras
     raise ImportError(
         f"the sandbox needs the 'sandbox' extra ({err.name} is missing): "

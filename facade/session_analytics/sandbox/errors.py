@@ -1,4 +1,5 @@
-"""Errors shaped like the real APIs' answers: a status and a ``{code, message}`` body."""
+"""The sandbox's errors: ``ApiError``, shaped like the real APIs' answers (a status and a
+``{code, message}`` body), and ``SandboxError`` for whoever runs the sandbox."""
 
 from __future__ import annotations
 
@@ -63,3 +64,7 @@ def server_error() -> ApiError:
 def error_response(err: ApiError) -> JSONResponse:
     """The API's answer for ``err``: its status, ``{code, message}`` body and headers."""
     return JSONResponse(err.body(), status_code=err.status, headers=err.headers)
+
+
+class SandboxError(RuntimeError):
+    """The sandbox could not start, or an admin call was refused."""
