@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from .. import _constants as C
+from .._constants import DEFAULT_MAX_RETRIES
 from ._common import EXIT_OK, add_fullstory_options, explain, fail, fullstory_client, key_values
 
 # The options only one destination uses, (attribute, flag) in the order --help lists them. Giving
@@ -60,7 +60,7 @@ def register(commands: Any) -> None:
     )
     send.add_argument("--idempotency-key", help="FullStory: your key for this event")
     add_fullstory_options(send)
-    send.set_defaults(max_retries=None)  # None: not given (the default is applied in _send)
+    send.set_defaults(max_retries=None)  # None: not given (the default is applied in _send_event)
     smartlook = send.add_argument_group("Smartlook")
     smartlook.add_argument("--smartlook", action="store_true", help="send to Smartlook instead")
     smartlook.add_argument("--vid", help="the visitor id (required with --smartlook)")
@@ -68,10 +68,10 @@ def register(commands: Any) -> None:
     smartlook.add_argument("--sid", help="the frontend session id")
     smartlook.add_argument("--smartlook-key", help="default: $SMARTLOOK_KEY")
     smartlook.add_argument("--host", help="default: $SMARTLOOK_HOST, then manager.smartlook.com")
-    send.set_defaults(run=_send)
+    send.set_defaults(run=_send_event)
 
 
-def _given(args: argparse.Namespace, options: tuple[tuple[str, str], ...]) -> list[str]:
+def _flags_given(args: argparse.Namespace, options: tuple[tuple[str, str], ...]) -> list[str]:
     """The flags of ``options`` given on the command line (0 and "" are given; False is not)."""
     given = []
     for attribute, flag in options:
@@ -81,28 +81,28 @@ def _given(args: argparse.Namespace, options: tuple[tuple[str, str], ...]) -> li
     return given
 
 
-def _spoken(flags: list[str]) -> str:
+def _as_flag_list(flags: list[str]) -> str:
     return flags[0] if len(flags) == 1 else f"{', '.join(flags[:-1])} and {flags[-1]}"
 
 
 def _check_destination(args: argparse.Namespace) -> None:
     if args.smartlook:
-        misplaced, where, fix = _given(args, FULLSTORY_ONLY), "FullStory", "drop --smartlook"
+        misplaced, where, fix = _flags_given(args, FULLSTORY_ONLY), "FullStory", "drop --smartlook"
     else:
-        misplaced, where, fix = _given(args, SMARTLOOK_ONLY), "Smartlook", "add --smartlook"
+        misplaced, where, fix = _flags_given(args, SMARTLOOK_ONLY), "Smartlook", "add --smartlook"
     if misplaced:
         verb = "applies" if len(misplaced) == 1 else "apply"
-        flags = _spoken(misplaced)
+        flags = _as_flag_list(misplaced)
         fail(f"{flags} {verb} to {where} events: {fix}, or drop {flags}")
 
 
-def _send(args: argparse.Namespace) -> int:
+def _send_event(args: argparse.Namespace) -> int:
     _check_destination(args)
     properties = key_values(args.property, "--property")
     if args.smartlook:
         return _send_smartlook(args, properties)
     if args.max_retries is None:
-        args.max_retries = C.DEFAULT_MAX_RETRIES
+        args.max_retries = DEFAULT_MAX_RETRIES
     event: dict[str, Any] = {"name": args.name}
     if args.uid or args.user_id:
         event["user"] = {"uid": args.uid} if args.uid else {"id": args.user_id}

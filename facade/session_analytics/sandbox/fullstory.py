@@ -167,7 +167,7 @@ class FullStoryState:
         self.users[user.id] = user
         return user
 
-    def _live(self, user_id: str) -> User:
+    def _live_user(self, user_id: str) -> User:
         """The user with this id; 404 once a deletion has run its course."""
         user = self.users.get(user_id)
         if user is None:
@@ -175,11 +175,11 @@ class FullStoryState:
         if user.deleting_since is not None:
             gone_at = user.deleting_since + self._config().deletion_window_s
             if self._clock.monotonic() >= gone_at:
-                self._forget(user)
+                self._forget_user(user)
                 raise not_found()
         return user
 
-    def _forget(self, user: User) -> None:
+    def _forget_user(self, user: User) -> None:
         self.users.pop(user.id, None)
         if user.uid is not None and self._by_uid.get(user.uid) == user.id:
             del self._by_uid[user.uid]
@@ -192,7 +192,7 @@ class FullStoryState:
         now = self._clock.monotonic()
         for user in [u for u in self.users.values() if u.deleting_since is not None]:
             if now >= user.deleting_since + window:  # type: ignore[operator]
-                self._forget(user)
+                self._forget_user(user)
 
     def user_by_uid(self, uid: str) -> User | None:
         user_id = self._by_uid.get(uid)
@@ -220,7 +220,7 @@ class FullStoryState:
         found, declared = checked_properties(body, where)
         user: User | None = None
         if by_id and body.get("id"):
-            user = self._live(str(body["id"]))
+            user = self._live_user(str(body["id"]))
             if user.deleting_since is not None:
                 raise not_found()
         uid = body.get("uid")
@@ -233,7 +233,7 @@ class FullStoryState:
 
     def update_user(self, user_id: str, body: Mapping[str, Any]) -> User:
         found, declared = checked_properties(body)
-        user = self._live(user_id)
+        user = self._live_user(user_id)
         if user.deleting_since is not None:
             raise not_found()
         self._apply(user, body, found, declared, "")
@@ -262,7 +262,7 @@ class FullStoryState:
         user.properties.merge(found, body.get("properties") or {}, declared)
 
     def get_user(self, user_id: str, include_schema: bool) -> dict[str, Any]:
-        return self._live(user_id).to_api(include_schema)
+        return self._live_user(user_id).to_api(include_schema)
 
     def list_users(
         self,
@@ -304,17 +304,17 @@ class FullStoryState:
                 raise not_found()
             user = found
         else:
-            user = self._live(str(user_id))
+            user = self._live_user(str(user_id))
         if user.deleting_since is None:
             user.deleting_since = self._clock.monotonic()
         if self._config().deletion_window_s == 0:
-            self._forget(user)
+            self._forget_user(user)
 
     # ---- sessions (created through the admin routes: real sessions come from recordings) ---
 
     def new_session(self, *, user_id: str | None, uid: str | None, form: str) -> Session:
         if user_id:
-            user = self._live(user_id)
+            user = self._live_user(user_id)
         elif uid:
             user = self.user_by_uid(uid) or self.upsert_user({"uid": uid})
         else:
@@ -400,7 +400,7 @@ class FullStoryState:
             )
         if user_id:
             try:
-                user = self._live(str(user_id))
+                user = self._live_user(str(user_id))
             except ApiError:
                 raise user_not_found() from None
             if user.deleting_since is not None:

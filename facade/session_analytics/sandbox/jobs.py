@@ -158,12 +158,12 @@ class JobBoard:
             ends_at = first.finish_time(config)
             if ends_at > now:
                 break
-            self._process(first, len(first.items))
+            self._process_items(first, len(first.items))
             first.finished = ends_at
             self._unfinished.remove(first)
             self._start_queued(ends_at, config)
         for job in self._unfinished:
-            self._process(job, job.due(now, config))
+            self._process_items(job, job.due(now, config))
 
     def _start_queued(self, at: float, config: SandboxConfig) -> None:
         slots = config.max_running_jobs - self._running_count()
@@ -174,7 +174,7 @@ class JobBoard:
                 job.started = at
                 slots -= 1
 
-    def _process(self, job: Job, upto: int) -> None:
+    def _process_items(self, job: Job, upto: int) -> None:
         while job.processed < upto:
             item = job.items[job.processed]
             job.processed += 1
@@ -259,7 +259,7 @@ class JobBoard:
                 else:
                     shown.pop("schema", None)
             results.append(shown)
-        return _envelope(results, len(job.imports), next_token)
+        return _results_page(results, len(job.imports), next_token)
 
     def errors(self, kind: Kind, job_id: str, page_token: str | None) -> dict[str, Any] | None:
         """One page of failed items; None while the job is processing (answered with 202)."""
@@ -269,7 +269,7 @@ class JobBoard:
         page, next_token = paginate(
             job.errors, page_token, self._config().results_page_size, f"errors:{job.id}"
         )
-        return _envelope(page, len(job.errors), next_token)
+        return _results_page(page, len(job.errors), next_token)
 
     def summary(self) -> dict[str, int]:
         self.advance()
@@ -283,7 +283,7 @@ class JobBoard:
         }
 
 
-def _envelope(results: list[Any], total: int, next_token: str | None) -> dict[str, Any]:
+def _results_page(results: list[Any], total: int, next_token: str | None) -> dict[str, Any]:
     out: dict[str, Any] = {"results": results, "total_records": str(total)}
     if next_token:
         out["next_page_token"] = next_token

@@ -178,7 +178,7 @@ def smartlook_events(call: RouteCall) -> Answer:
     return 200, {"ok": True}
 
 
-def _fullstory(prefix: str) -> list[Endpoint]:
+def _fullstory_endpoints(prefix: str) -> list[Endpoint]:
     users, events = f"{prefix}/users", f"{prefix}/events"
     job = "/batch/{job_id}"
     return [
@@ -202,8 +202,8 @@ def _fullstory(prefix: str) -> list[Endpoint]:
 
 
 ENDPOINTS: list[Endpoint] = [
-    *_fullstory("/v2"),
-    *_fullstory("/v2beta"),  # the older prefix, still served as an alias
+    *_fullstory_endpoints("/v2"),
+    *_fullstory_endpoints("/v2beta"),  # the older prefix, still served as an alias
     Endpoint("POST", "/rec/check/backend", smartlook_check, api="smartlook", has_body=True),
     Endpoint("POST", "/events/backend", smartlook_events, api="smartlook", has_body=True),
 ]

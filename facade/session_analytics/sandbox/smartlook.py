@@ -74,11 +74,11 @@ class SmartlookState:
         self.batches += 1
         received = utc_iso(self._clock.wall())
         for event in body["events"]:
-            self.events.append(_stored(event, pid, group, self.batches, received))
+            self.events.append(_stored_event(event, pid, group, self.batches, received))
         return len(body["events"])
 
 
-def _stored(
+def _stored_event(
     event: Mapping[str, Any], pid: str, group: str, batch: int, received: str
 ) -> dict[str, Any]:
     return {
