@@ -9,7 +9,7 @@ Connections are known by the client address of the ASGI scope (host, port), whic
 among open connections. Two ways of counting:
 
 - exact: the server reports every connection as it opens and closes (the sandbox's uvicorn
-  protocol does, see ``server.py``); a connection counts even when no request came on it, and
+  protocol does, see ``runners.py``); a connection counts even when no request came on it, and
   ``connections_open`` says how many are open now;
 - by client address (any other ASGI server, e.g. hypercorn): a connection counts, and starts its
   setup, when its first request arrives; closes are not seen, so ``connections_open`` is None.
