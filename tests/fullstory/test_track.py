@@ -324,6 +324,9 @@ def test_a_full_queue_refuses_the_newest_events_and_says_so(
             on_drop=dropped.append,
         )
     )
+    # A full queue is sent at once, and its events count against the bound until delivered:
+    # a slow answer keeps them there while the last two arrive.
+    sandbox.set_faults(latency_ms=3000, paths=["/v2/events"])
 
     accepted = [fs.events.track("Bounded", properties={"i": i}) for i in range(5)]
 
