@@ -30,6 +30,7 @@ from typing import Any
 
 import pytest
 
+from session_analytics.cli import main
 from session_analytics.fullstory import BatchJobOptions, FullStory
 from session_analytics.fullstory import _flow as flow_module
 from session_analytics.sandbox import Sandbox
@@ -325,6 +326,51 @@ class SlowAnswers:
 
     def close(self) -> None:
         self._listener.close()
+
+
+def test_ctrl_c_after_the_summary_changes_nothing(sandbox: Sandbox, tmp_path: Path) -> None:
+    """Ctrl-C pressed again and again from the moment the summary is printed to the exit: the
+    finished import neither dies by the signal (Python's shutdown puts the default disposition
+    back) nor says "interrupted" (which would mean: run the same command again)."""
+    path, bad = events_file(tmp_path / "events.ndjson", count=500)
+    env = {**sandbox_env(sandbox), "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [str(EXE), "import", "events", str(path), *RUN],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        summary = process.stdout.readline()
+        assert summary.startswith("imported 500 events"), summary
+        signals = 0
+        while process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            signals += 1
+            time.sleep(0.0005)
+        out, err = process.communicate(timeout=TIMEOUT_S)
+    finally:
+        process.kill()
+    assert signals > 0
+    assert process.returncode == 1, (process.returncode, err)  # the lines that are not JSON
+    assert "interrupted" not in err, err
+    assert sorted(bad_in(Path(f"{path}.failed.ndjson"))) == sorted(bad)
+    assert_each_event_once(sandbox, path, count=500)
+
+
+def test_the_import_command_called_in_a_program_gives_its_ctrl_c_back(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``main()`` called in a program (not the executable) puts the program's SIGINT handler
+    back when the import ends: only the executable ignores Ctrl-C until it exits."""
+    path, _ = events_file(tmp_path / "events.ndjson", count=10)
+    for name, value in sandbox_env(sandbox).items():
+        monkeypatch.setenv(name, value)
+    before = signal.getsignal(signal.SIGINT)
+    assert main(["import", "events", str(path), *RUN]) == 0
+    assert signal.getsignal(signal.SIGINT) is before
 
 
 # ---- the library ----------------------------------------------------------------------------

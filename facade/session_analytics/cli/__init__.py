@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from .._version import __version__
 from . import _import, _sandbox, _send, _users
 from ._common import EXIT_USAGE, run
+from ._import.interrupts import ignore_ctrl_c_once_settled
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,4 +51,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run(args.run, args)
 
 
-__all__ = ["build_parser", "main"]
+def console() -> int:
+    """The ``session-analytics`` executable: :func:`main` in a process that ends with it."""
+    ignore_ctrl_c_once_settled()
+    return main()
+
+
+__all__ = ["build_parser", "console", "main"]
