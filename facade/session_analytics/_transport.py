@@ -32,7 +32,7 @@ import attrs
 import httpx
 
 from . import _constants as C
-from ._retry import Decision, RetryPolicy, maybe_delivered
+from ._retry import RetryDecision, RetryPolicy, maybe_delivered
 from ._version import __version__
 from .errors import InvalidArgumentError
 
@@ -124,7 +124,7 @@ def _policy_for(policy: RetryPolicy) -> RetryPolicy:
 
 
 def _log_retry(
-    request: httpx.Request, cause: str, decision: Decision, retries: int, most: int
+    request: httpx.Request, cause: str, decision: RetryDecision, retries: int, most: int
 ) -> None:
     logger.info(
         "%s %s %s; retrying in %.2f s (retry %d of %d)",
@@ -145,7 +145,7 @@ def _note(result: httpx.Response | BaseException) -> None:
 
 
 def _finish(
-    request: httpx.Request, response: httpx.Response | None, retries: int, decision: Decision
+    request: httpx.Request, response: httpx.Response | None, retries: int, decision: RetryDecision
 ) -> None:
     request.extensions[RETRIES_EXTENSION] = retries
     scope = _scope.get()
