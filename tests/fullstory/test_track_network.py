@@ -19,7 +19,7 @@ import pytest
 import trustme
 
 from session_analytics import _constants as C
-from session_analytics._transport import uses_proxy
+from session_analytics._direct_post import uses_proxy
 from session_analytics.fullstory import BatchingOptions, FullStory
 from session_analytics.sandbox import Sandbox
 

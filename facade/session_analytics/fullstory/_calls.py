@@ -15,8 +15,8 @@ import attrs
 import httpx
 
 from .. import _constants as C
+from .._direct_post import CallScope, call_scope, describe
 from .._retry import parse_retry_after
-from .._transport import CallScope, call_scope, describe
 from ..errors import (
     FSApiError,
     FSConnectionError,

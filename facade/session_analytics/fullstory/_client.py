@@ -14,8 +14,7 @@ import fullstory_api
 
 from .. import _constants as C
 from .._batcher import AsyncBatcher, Batcher, BatcherStats, BatchingOptions, FlushResult
-from .._retry import RetryPolicy
-from .._transport import (
+from .._direct_post import (
     DirectPost,
     async_client,
     asyncio_sleep,
@@ -26,6 +25,7 @@ from .._transport import (
     uses_proxy,
     warn_shared_client_after_fork,
 )
+from .._retry import RetryPolicy
 from ..errors import FSInvalidArgumentError
 from ._config import FullStoryConfig, fullstory_config
 from ._events import AsyncEvents, Events

@@ -19,9 +19,9 @@ from smartlook_api import Client as SmartlookApiClient
 
 from .. import _constants as C
 from .._batcher import AsyncBatcher, Batcher, BatcherStats, BatchingOptions, FlushResult
+from .._direct_post import async_client, sync_client, warn_shared_client_after_fork
 from .._outage import FailureLog
 from .._retry import RetryPolicy
-from .._transport import async_client, sync_client, warn_shared_client_after_fork
 from ..errors import (
     InvalidArgumentError,
     SmartlookError,

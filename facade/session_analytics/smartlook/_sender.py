@@ -15,12 +15,12 @@ import attrs
 import httpx
 
 from .._batcher import Delivered, Entry, Failed, Outcome, request_failed
+from .._direct_post import call_scope, describe
 from .._retry import (
     is_retryable_status,
     maybe_delivered,
     parse_retry_after,
 )
-from .._transport import call_scope, describe
 from ..errors import (
     SmartlookApiError,
     SmartlookConnectionError,
