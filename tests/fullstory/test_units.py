@@ -41,9 +41,9 @@ from fullstory_api.models import (
 )
 from fullstory_api.types import UNSET
 from session_analytics._batcher import Failed
-from session_analytics._direct_post import CallScope
 from session_analytics._retry import RetryDecision as Decision
 from session_analytics._retry import RetryPolicy, maybe_delivered, parse_retry_after
+from session_analytics._transport import CallScope
 from session_analytics.errors import (
     FSApiError,
     FSBadRequestError,

@@ -15,8 +15,9 @@ import attrs
 import httpx
 
 from .. import _constants as C
-from .._direct_post import CallScope, call_scope, describe
+from .._direct_post import describe
 from .._retry import parse_retry_after
+from .._transport import CallScope, call_scope
 from ..errors import (
     FSApiError,
     FSConnectionError,

@@ -36,7 +36,7 @@ import attrs
 from fullstory_api.models import JobResultsPending, JobStatus, JobStatusResponse
 
 from .. import _constants as C
-from .._direct_post import new_idempotency_key
+from .._transport import new_idempotency_key
 from ..errors import (
     FSError,
     FSIdempotencyKeyReusedError,

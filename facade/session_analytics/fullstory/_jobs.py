@@ -28,7 +28,7 @@ from fullstory_api.models import JobMetadata, JobResultsPending, JobStatus, JobS
 from fullstory_api.types import Unset
 
 from .. import _constants as C
-from .._direct_post import new_idempotency_key
+from .._transport import new_idempotency_key
 from ..errors import (
     FSConnectionError,
     FSError,

@@ -19,7 +19,7 @@ from .. import _constants as C
 from .. import _json
 from .. import _properties as props
 from .._batcher import BatchingOptions, Delivered, Entry, Failed, Outcome, request_failed
-from .._direct_post import Answer, CallScope, call_scope, describe
+from .._direct_post import Answer, describe
 from .._outage import FailureLog
 from .._retry import (
     is_retryable_status,
@@ -27,6 +27,7 @@ from .._retry import (
     parse_retry_after,
 )
 from .._rules import member
+from .._transport import CallScope, call_scope
 from ..errors import FSConnectionError, FSError, FSInvalidArgumentError, FSTimeoutError
 from . import _inputs
 from ._calls import status_error

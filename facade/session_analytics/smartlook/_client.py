@@ -19,7 +19,7 @@ from smartlook_api import Client as SmartlookApiClient
 
 from .. import _constants as C
 from .._batcher import AsyncBatcher, Batcher, BatcherStats, BatchingOptions, FlushResult
-from .._direct_post import async_client, sync_client, warn_shared_client_after_fork
+from .._http_client import async_client, sync_client, warn_shared_client_after_fork
 from .._outage import FailureLog
 from .._retry import RetryPolicy
 from ..errors import (
@@ -37,6 +37,7 @@ from ._sender import (
     check_outcome,
     host_url,
     project_from,
+    takes_no_idempotency_key,
 )
 
 logger = logging.getLogger("session_analytics.smartlook")
@@ -206,7 +207,8 @@ class _Base(abc.ABC):
         self._make_http = functools.partial(
             make_client,
             base_url=self.settings.host_url,
-            api_key=None,  # Smartlook takes no Authorization header; the key goes in the check
+            auth=None,  # Smartlook takes no Authorization header; the key goes in the check
+            idempotent=takes_no_idempotency_key,
             timeout=self.settings.timeout,
             policy=RetryPolicy(max_retries=2),
             integration_source=None,

@@ -15,12 +15,13 @@ import attrs
 import httpx
 
 from .._batcher import Delivered, Entry, Failed, Outcome, request_failed
-from .._direct_post import call_scope, describe
+from .._direct_post import describe
 from .._retry import (
     is_retryable_status,
     maybe_delivered,
     parse_retry_after,
 )
+from .._transport import call_scope
 from ..errors import (
     SmartlookApiError,
     SmartlookConnectionError,
@@ -98,6 +99,12 @@ def check_outcome(error: SmartlookError) -> Failed:
             retry_after=error.retry_after,
         )
     return Failed(error, retryable=True)
+
+
+def takes_no_idempotency_key(request: httpx.Request) -> bool:
+    """Smartlook's endpoints take no Idempotency-Key: a resent batch is recorded twice, so the
+    batcher counts what may be a duplicate instead."""
+    return False
 
 
 def batch_body(batch: list[Entry]) -> bytes:
