@@ -22,14 +22,6 @@ from ._constants import DEFAULT_CONNECT_TIMEOUT_S, MAX_CONNECTIONS
 from ._http_client import NO_DELAY
 
 
-def describe(error: BaseException) -> str:
-    """``Type: message`` for an error message; a request that could not be written (h11 may
-    quote the request's headers) is named only by its type, so no header value can leak."""
-    if isinstance(error, httpx.LocalProtocolError):
-        return f"{type(error).__name__} (the request could not be written)"
-    return f"{type(error).__name__}: {error}"
-
-
 def uses_proxy(url: str) -> bool:
     """Whether the environment routes ``url`` through a proxy (HTTP(S)_PROXY, ALL_PROXY, less
     NO_PROXY), as httpx's own clients would."""

@@ -75,7 +75,7 @@ from session_analytics.fullstory._calls import ApiResponse, Call, describe, run_
 from session_analytics.fullstory._flow import Emit, Flow, Request, Sleep
 from session_analytics.fullstory._import import ImportFailure, _Importer
 from session_analytics.fullstory._jobs import _JobCore
-from session_analytics.fullstory._track import outcome as track_outcome
+from session_analytics.fullstory._track import send_outcome as track_outcome
 from session_analytics.smartlook._sender import send_outcome as smartlook_send_outcome
 
 BASE = "https://api.example.test"
