@@ -36,13 +36,6 @@ class Project:
     events_url: str  # where /events/backend lives
 
 
-def host_url(host: str) -> str:
-    """``manager.smartlook.com`` -> ``https://manager.smartlook.com``; a scheme is kept."""
-    host = host.strip()
-    url = host if "://" in host else f"https://{host}"
-    return url[:-1] if url.endswith("/") and not url.endswith("://") else url
-
-
 def analytics_url(analytics_host: str, configured: str) -> str:
     """The events host from the check answer: a bare host takes the configured host's scheme."""
     if "://" in analytics_host:
