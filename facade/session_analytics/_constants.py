@@ -1,8 +1,8 @@
 """The defaults of every client setting (FullStory's and Smartlook's: environment variables, hosts,
 timeouts, retries, queue concurrency), of the retry policy and of the connection pool, and the
-header names the SDK sends; each with its unit in its name. Each API's settings module
-(``fullstory/_config.py``, ``smartlook/_settings.py``) reads them from here; the defaults of the
-option classes (``BatchingOptions``, ``BatchJobOptions``) are on their fields."""
+header names the SDK sends; each with its unit in its name. The API packages read them from here
+(``fullstory/_config.py`` and ``smartlook/_settings.py`` resolve the settings); the defaults of
+the option classes (``BatchingOptions``, ``BatchJobOptions``) are on their fields."""
 
 from __future__ import annotations
 

@@ -23,8 +23,8 @@ from ._retry import RetryPolicy
 from ._transport import (
     AsyncRetryTransport,
     AsyncThroughClient,
-    IdempotentRequest,
     RetryTransport,
+    TakesIdempotencyKey,
     ThroughClient,
 )
 from ._version import __version__
@@ -87,7 +87,7 @@ def sync_client(
     *,
     base_url: str,
     auth: httpx.Auth | None,
-    idempotent: IdempotentRequest,
+    idempotent: TakesIdempotencyKey,
     timeout: float,
     policy: RetryPolicy,
     integration_source: str | None,
@@ -118,7 +118,7 @@ def async_client(
     *,
     base_url: str,
     auth: httpx.Auth | None,
-    idempotent: IdempotentRequest,
+    idempotent: TakesIdempotencyKey,
     timeout: float,
     policy: RetryPolicy,
     integration_source: str | None,

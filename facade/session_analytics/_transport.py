@@ -32,8 +32,9 @@ logger = logging.getLogger("session_analytics")
 
 RETRIES_EXTENSION = "session_analytics.retries"
 
-# Whether a request is one the API makes idempotent with an Idempotency-Key (so safe to retry).
-IdempotentRequest = Callable[[httpx.Request], bool]
+# The API package's rule: whether a request is one the API makes idempotent with an
+# Idempotency-Key (so that a retry of it is safe).
+TakesIdempotencyKey = Callable[[httpx.Request], bool]
 
 
 async def asyncio_sleep(seconds: float) -> None:
@@ -81,7 +82,7 @@ class Attempts:
     """
 
     def __init__(
-        self, request: httpx.Request, policy: RetryPolicy, idempotent: IdempotentRequest
+        self, request: httpx.Request, policy: RetryPolicy, idempotent: TakesIdempotencyKey
     ) -> None:
         self._request = request
         scope = _scope.get()
@@ -149,7 +150,7 @@ class RetryTransport(httpx.BaseTransport):
         self,
         inner: httpx.BaseTransport,
         policy: RetryPolicy,
-        idempotent: IdempotentRequest,
+        idempotent: TakesIdempotencyKey,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._inner = inner
@@ -187,7 +188,7 @@ class AsyncRetryTransport(httpx.AsyncBaseTransport):
         self,
         inner: httpx.AsyncBaseTransport,
         policy: RetryPolicy,
-        idempotent: IdempotentRequest,
+        idempotent: TakesIdempotencyKey,
         sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         self._inner = inner
