@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
+from session_analytics._direct_post import DirectPost
 from session_analytics._retry import is_retryable_exception, maybe_delivered
-from session_analytics._transport import DirectPost
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
 Behaviour = Callable[[socket.socket, int], None]

@@ -1,10 +1,26 @@
-"""Every default of the SDK, in one place, with its unit in its name."""
+"""The defaults of every client setting (FullStory's and Smartlook's: environment variables, hosts,
+timeouts, retries, queue concurrency), of the retry policy and of the connection pool, and the
+header names the SDK sends; each with its unit in its name. The API packages read them from here
+(``fullstory/_config.py`` and ``smartlook/_settings.py`` resolve the settings); the defaults of
+the option classes (``BatchingOptions``, ``BatchJobOptions``) are on their fields."""
 
 from __future__ import annotations
 
 FULLSTORY_BASE_URL = "https://api.fullstory.com"
 FULLSTORY_API_KEY_ENV = "FULLSTORY_API_KEY"
 FULLSTORY_BASE_URL_ENV = "FULLSTORY_BASE_URL"
+
+SMARTLOOK_HOST = "manager.smartlook.com"
+SMARTLOOK_KEY_ENV = "SMARTLOOK_KEY"
+SMARTLOOK_HOST_ENV = "SMARTLOOK_HOST"
+SMARTLOOK_FLUSH_INTERVAL_ENV = "SMARTLOOK_FLUSH_INTERVAL_MILLIS"
+SMARTLOOK_LOG_LEVEL_ENV = "SMARTLOOK_LOG_LEVEL"
+SMARTLOOK_FLUSH_INTERVAL_MS = 10_000
+SMARTLOOK_TIMEOUT_S = 10.0
+SMARTLOOK_CHECK_TIMEOUT_S = 5.0  # the longest init() waits for the check handshake
+# Retries of the check that init() does (sends, and the checks before them, take none: the
+# batcher retries the batch).
+SMARTLOOK_CHECK_MAX_RETRIES = 2
 
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_CONNECT_TIMEOUT_S = 10.0

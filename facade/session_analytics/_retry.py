@@ -18,7 +18,12 @@ from collections.abc import Callable, Mapping
 import attrs
 import httpx
 
-from . import _constants as C
+from ._constants import (
+    DEFAULT_MAX_RETRIES,
+    INITIAL_RETRY_DELAY_S,
+    MAX_RETRY_AFTER_S,
+    MAX_RETRY_DELAY_S,
+)
 
 NEVER_RETRIED_5XX = frozenset({501, 505})
 
@@ -82,7 +87,9 @@ def jitter_factor() -> float:
 
 
 @attrs.frozen
-class Decision:
+class RetryDecision:
+    """What the policy says after one attempt: retry after ``delay_s``, or stop."""
+
     retry: bool
     delay_s: float = 0.0
     retry_after_s: float | None = None
@@ -92,10 +99,10 @@ class Decision:
 
 @attrs.frozen(kw_only=True)
 class RetryPolicy:
-    max_retries: int = C.DEFAULT_MAX_RETRIES
-    initial_delay_s: float = C.INITIAL_RETRY_DELAY_S
-    max_delay_s: float = C.MAX_RETRY_DELAY_S
-    max_retry_after_s: float = C.MAX_RETRY_AFTER_S
+    max_retries: int = DEFAULT_MAX_RETRIES
+    initial_delay_s: float = INITIAL_RETRY_DELAY_S
+    max_delay_s: float = MAX_RETRY_DELAY_S
+    max_retry_after_s: float = MAX_RETRY_AFTER_S
     jitter: Callable[[], float] = jitter_factor
 
     def backoff(self, retries_taken: int) -> float:
@@ -103,22 +110,24 @@ class RetryPolicy:
         exponent = min(retries_taken, 32)  # 2**32 * anything is past any cap already
         return min(self.max_delay_s, self.initial_delay_s * 2.0**exponent) * self.jitter()
 
-    def after_status(self, status: int, headers: Mapping[str, str], retries_taken: int) -> Decision:
+    def after_status(
+        self, status: int, headers: Mapping[str, str], retries_taken: int
+    ) -> RetryDecision:
         retry_after = parse_retry_after(headers.get("retry-after"))
         if not is_retryable_status(status):
-            return Decision(False, retry_after_s=retry_after)
+            return RetryDecision(False, retry_after_s=retry_after)
         if retries_taken >= self.max_retries:
-            return Decision(False, retry_after_s=retry_after, exhausted=True)
+            return RetryDecision(False, retry_after_s=retry_after, exhausted=True)
         if retry_after is not None and retry_after > self.max_retry_after_s:
-            return Decision(False, retry_after_s=retry_after)
+            return RetryDecision(False, retry_after_s=retry_after)
         delay = self.backoff(retries_taken)
         if retry_after is not None:
             delay = max(delay, retry_after)
-        return Decision(True, delay, retry_after)
+        return RetryDecision(True, delay, retry_after)
 
-    def after_exception(self, error: BaseException, retries_taken: int) -> Decision:
+    def after_exception(self, error: BaseException, retries_taken: int) -> RetryDecision:
         if not is_retryable_exception(error):
-            return Decision(False)
+            return RetryDecision(False)
         if retries_taken >= self.max_retries:
-            return Decision(False, exhausted=True)
-        return Decision(True, self.backoff(retries_taken))
+            return RetryDecision(False, exhausted=True)
+        return RetryDecision(True, self.backoff(retries_taken))

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import trustme
 
-from session_analytics import _constants as C
-from session_analytics._transport import uses_proxy
+from session_analytics._constants import TRACK_MAX_CONCURRENCY
+from session_analytics._direct_post import uses_proxy
 from session_analytics.fullstory import BatchingOptions, FullStory
 from session_analytics.sandbox import Sandbox
 
@@ -46,7 +46,7 @@ def test_a_round_trip_raises_the_requests_in_flight_on_kept_alive_connections(
     sandbox.set_faults()
 
     assert connections > 4  # more than the floor went out at once...
-    assert connections <= C.TRACK_MAX_CONCURRENCY  # ...never more than the ceiling
+    assert connections <= TRACK_MAX_CONCURRENCY  # ...never more than the ceiling
     assert opened == connections  # one connection each, opened once: none churned
     assert numbers(sandbox, "Far Away") == Counter(range(EVENTS))
     stats = fs.stats()

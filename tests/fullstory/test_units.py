@@ -41,7 +41,8 @@ from fullstory_api.models import (
 )
 from fullstory_api.types import UNSET
 from session_analytics._batcher import Failed
-from session_analytics._retry import Decision, RetryPolicy, maybe_delivered, parse_retry_after
+from session_analytics._retry import RetryDecision as Decision
+from session_analytics._retry import RetryPolicy, maybe_delivered, parse_retry_after
 from session_analytics._transport import CallScope
 from session_analytics.errors import (
     FSApiError,
@@ -74,7 +75,7 @@ from session_analytics.fullstory._calls import ApiResponse, Call, describe, run_
 from session_analytics.fullstory._flow import Emit, Flow, Request, Sleep
 from session_analytics.fullstory._import import ImportFailure, _Importer
 from session_analytics.fullstory._jobs import _JobCore
-from session_analytics.fullstory._track import outcome as track_outcome
+from session_analytics.fullstory._track import send_outcome as track_outcome
 from session_analytics.smartlook._sender import send_outcome as smartlook_send_outcome
 
 BASE = "https://api.example.test"

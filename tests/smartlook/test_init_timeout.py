@@ -22,10 +22,10 @@ import pytest
 
 from session_analytics import smartlook
 from session_analytics._batcher import ShutdownError
+from session_analytics._constants import SMARTLOOK_CHECK_TIMEOUT_S
 from session_analytics.errors import SmartlookInvalidArgumentError, SmartlookProjectError
 from session_analytics.sandbox import Sandbox
 from session_analytics.smartlook import BatchingOptions, Smartlook
-from session_analytics.smartlook._client import DEFAULT_CHECK_TIMEOUT_S
 
 LOGGER = "session_analytics.smartlook"
 MARGIN_S = 1.5  # a busy machine's allowance on top of the bound
@@ -189,13 +189,13 @@ def no_smartlook_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_init_against_a_black_hole_returns_within_the_default_bound(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    assert DEFAULT_CHECK_TIMEOUT_S == 5.0
+    assert SMARTLOOK_CHECK_TIMEOUT_S == 5.0
     with black_hole() as url:
         started = time.monotonic()
         with caplog.at_level(logging.WARNING, logger=LOGGER):
             client = smartlook.init("some-project-key", host=url)
         took = time.monotonic() - started
-        assert DEFAULT_CHECK_TIMEOUT_S - 0.1 <= took <= DEFAULT_CHECK_TIMEOUT_S + MARGIN_S
+        assert SMARTLOOK_CHECK_TIMEOUT_S - 0.1 <= took <= SMARTLOOK_CHECK_TIMEOUT_S + MARGIN_S
         assert client.project is None
         assert "has not answered within 5.0 s" in caplog.text
         assert smartlook.event("v1", "queued") is True

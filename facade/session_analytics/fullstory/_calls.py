@@ -14,9 +14,9 @@ from typing import Any, Generic, TypeVar
 import attrs
 import httpx
 
-from .. import _constants as C
-from .._retry import parse_retry_after
-from .._transport import CallScope, call_scope, describe
+from .._constants import IDEMPOTENCY_HEADER
+from .._outcome import Failure, describe, is_delivered, judge_exception, judge_status
+from .._transport import CallScope, call_scope
 from ..errors import (
     FSApiError,
     FSConnectionError,
@@ -68,8 +68,8 @@ def run_sync(raw: Any, call: Call[T]) -> ApiResponse[T]:
         try:
             response = call.operation.sync_detailed(client=raw, **call.kwargs)
         except Exception as error:
-            return _marked(scope, _recover, call, error)
-    return _marked(scope, outcome, call, response)
+            return _telling_maybe_processed(scope, result_after_exception, call, error)
+    return _telling_maybe_processed(scope, result_from_response, call, response)
 
 
 async def run_async(raw: Any, call: Call[T]) -> ApiResponse[T]:
@@ -77,11 +77,11 @@ async def run_async(raw: Any, call: Call[T]) -> ApiResponse[T]:
         try:
             response = await call.operation.asyncio_detailed(client=raw, **call.kwargs)
         except Exception as error:
-            return _marked(scope, _recover, call, error)
-    return _marked(scope, outcome, call, response)
+            return _telling_maybe_processed(scope, result_after_exception, call, error)
+    return _telling_maybe_processed(scope, result_from_response, call, response)
 
 
-def _marked(
+def _telling_maybe_processed(
     scope: CallScope,
     conclude: Callable[[Call[T], CallScope, Any], ApiResponse[T]],
     call: Call[T],
@@ -97,26 +97,26 @@ def _marked(
         raise
 
 
-def _recover(call: Call[T], scope: CallScope, error: Exception) -> ApiResponse[T]:
+def result_after_exception(call: Call[T], scope: CallScope, error: Exception) -> ApiResponse[T]:
     """A 202 "not ready" with an empty or non-JSON body is still "not ready"; any other
     exception becomes the FSError it maps to."""
     final = scope.response
     if final is not None and final.status_code == 202 and call.also_ok:
         pending = call.also_ok[0].from_dict({})
         return ApiResponse(pending, 202, final.headers, scope.retries_taken)
-    mapped = failure(call, scope, error)
+    mapped = exception_error(call, scope, error)
     # Keep the chain the mapping built (FSMaxRetryError -> FSTimeoutError -> httpx error).
     raise mapped from (mapped.__cause__ or error)
 
 
-def outcome(call: Call[T], scope: CallScope, response: Any) -> ApiResponse[T]:
+def result_from_response(call: Call[T], scope: CallScope, response: Any) -> ApiResponse[T]:
     """A generated Response: the parsed model on success, else the matching FSError."""
     status = int(response.status_code)
     parsed = response.parsed
     final = scope.response
     headers = final.headers if final is not None else httpx.Headers(response.headers)
-    key = final.request.headers.get(C.IDEMPOTENCY_HEADER) if final is not None else None
-    if 200 <= status < 300:
+    key = final.request.headers.get(IDEMPOTENCY_HEADER) if final is not None else None
+    if is_delivered(status):
         if isinstance(parsed, (call.returns, *call.also_ok)):
             # also_ok answers (202 "not ready") are typed loosely on purpose: callers check.
             body: T = parsed  # type: ignore[assignment]
@@ -129,19 +129,20 @@ def outcome(call: Call[T], scope: CallScope, response: Any) -> ApiResponse[T]:
     raise status_error(call.what, status, headers, response.content, scope)
 
 
-def failure(call: Call[Any], scope: CallScope, error: Exception) -> FSError:
+def exception_error(call: Call[Any], scope: CallScope, error: Exception) -> FSError:
     """The FSError for an exception raised while calling or parsing."""
     if isinstance(error, FSError):
         return error
     retries = scope.retries_taken
-    if isinstance(error, httpx.HTTPError):
+    failure = judge_exception(error).failure
+    if failure is not Failure.READING:
         mapped: FSError
-        if isinstance(error, httpx.TimeoutException):
+        if failure is Failure.TIMEOUT:
             mapped = FSTimeoutError(
                 f"{call.what}: no answer within the timeout ({type(error).__name__})",
                 retries_taken=retries,
             )
-        elif isinstance(error, httpx.TransportError):
+        elif failure is Failure.CONNECTION:
             mapped = FSConnectionError(
                 f"{call.what}: the connection failed ({describe(error)})",
                 retries_taken=retries,
@@ -152,7 +153,7 @@ def failure(call: Call[Any], scope: CallScope, error: Exception) -> FSError:
         return _gave_up(call.what, mapped, scope)
     if isinstance(error, PARSE_ERRORS):
         final = scope.response
-        if final is not None and not 200 <= final.status_code < 300:
+        if final is not None and not is_delivered(final.status_code):
             # The generated parser choked on an error body (an HTML 502 from a proxy, say):
             # report the status, not the parse.
             mapped = status_error(call.what, final.status_code, final.headers, final.content, scope)
@@ -181,7 +182,7 @@ def status_error(
     message = f"{what} answered {status} ({detail})"
     error: FSApiError
     if cls is FSRateLimitedError:
-        retry_after = parse_retry_after(headers.get("retry-after"))
+        retry_after = judge_status(status, headers).retry_after
         if retry_after is not None:
             message += f"; retry after {retry_after:g} s"
         error = FSRateLimitedError(

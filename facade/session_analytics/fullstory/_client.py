@@ -12,21 +12,20 @@ import httpx
 
 import fullstory_api
 
-from .. import _constants as C
 from .._batcher import AsyncBatcher, Batcher, BatcherStats, BatchingOptions, FlushResult
-from .._retry import RetryPolicy
-from .._transport import (
-    DirectPost,
+from .._constants import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_S
+from .._direct_post import DirectPost, uses_proxy
+from .._http_client import (
     async_client,
-    asyncio_sleep,
-    auth_header,
     default_headers,
     require_h2,
     sync_client,
-    uses_proxy,
     warn_shared_client_after_fork,
 )
+from .._retry import RetryPolicy
+from .._transport import asyncio_sleep
 from ..errors import FSInvalidArgumentError
+from ._auth import FullStoryAuth, auth_header, takes_idempotency_key
 from ._config import FullStoryConfig, fullstory_config
 from ._events import AsyncEvents, Events
 from ._track import AsyncTrackSender, TrackSender, track_options
@@ -73,7 +72,8 @@ class _Base:
             # A closure, not a functools.partial: a partial's repr would show the API key.
             return make_client(
                 base_url=config.base_url,
-                api_key=config.api_key,
+                auth=FullStoryAuth(config.api_key),
+                idempotent=takes_idempotency_key,
                 timeout=config.timeout,
                 policy=policy,
                 integration_source=config.integration_source,
@@ -140,8 +140,8 @@ class FullStory(_Base):
         *,
         integration_source: str | None = None,
         base_url: str | None = None,
-        timeout: float = C.DEFAULT_TIMEOUT_S,
-        max_retries: int = C.DEFAULT_MAX_RETRIES,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        max_retries: int = DEFAULT_MAX_RETRIES,
         http_client: httpx.Client | None = None,
         batching: BatchingOptions | None = None,
         http2: bool = False,
@@ -230,8 +230,8 @@ class AsyncFullStory(_Base):
         *,
         integration_source: str | None = None,
         base_url: str | None = None,
-        timeout: float = C.DEFAULT_TIMEOUT_S,
-        max_retries: int = C.DEFAULT_MAX_RETRIES,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        max_retries: int = DEFAULT_MAX_RETRIES,
         http_client: httpx.AsyncClient | None = None,
         batching: BatchingOptions | None = None,
         http2: bool = False,
@@ -311,8 +311,8 @@ def init(
     *,
     integration_source: str | None = None,
     base_url: str | None = None,
-    timeout: float = C.DEFAULT_TIMEOUT_S,
-    max_retries: int = C.DEFAULT_MAX_RETRIES,
+    timeout: float = DEFAULT_TIMEOUT_S,
+    max_retries: int = DEFAULT_MAX_RETRIES,
     http_client: httpx.Client | None = None,
     batching: BatchingOptions | None = None,
     http2: bool = False,

@@ -10,7 +10,7 @@ from typing import Any
 import attrs
 import httpx
 
-from .. import _constants as C
+from .._constants import FULLSTORY_API_KEY_ENV, FULLSTORY_BASE_URL, FULLSTORY_BASE_URL_ENV
 from ..errors import FSInvalidArgumentError
 
 # A key as issued, or a whole header value ("Basic <key>"): visible ASCII, one scheme word.
@@ -40,7 +40,7 @@ def fullstory_config(
     max_retries: Any,
     integration_source: str | None,
 ) -> FullStoryConfig:
-    key = api_key if api_key is not None else os.environ.get(C.FULLSTORY_API_KEY_ENV)
+    key = api_key if api_key is not None else os.environ.get(FULLSTORY_API_KEY_ENV)
     if not isinstance(key, str) or not key.strip():
         raise FSInvalidArgumentError(
             "no FullStory API key: pass api_key=... or set the FULLSTORY_API_KEY environment "
@@ -55,7 +55,7 @@ def fullstory_config(
             "FullStory",
             field="api_key",
         )
-    url = base_url or os.environ.get(C.FULLSTORY_BASE_URL_ENV) or C.FULLSTORY_BASE_URL
+    url = base_url or os.environ.get(FULLSTORY_BASE_URL_ENV) or FULLSTORY_BASE_URL
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError) as err:
@@ -64,7 +64,7 @@ def fullstory_config(
         ) from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise FSInvalidArgumentError(
-            f"base_url must be an http(s) URL such as {C.FULLSTORY_BASE_URL}, not {url!r}",
+            f"base_url must be an http(s) URL such as {FULLSTORY_BASE_URL}, not {url!r}",
             field="base_url",
         )
     if timeout is None or isinstance(timeout, bool) or not isinstance(timeout, int | float):

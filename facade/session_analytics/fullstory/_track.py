@@ -15,24 +15,21 @@ from typing import Any
 import attrs
 import httpx
 
-from .. import _constants as C
 from .. import _json
 from .. import _properties as props
-from .._batcher import BatchingOptions, Delivered, Entry, Failed, Outcome, request_failed
+from .._batcher import BatchingOptions, Delivered, Entry, Failed, Outcome
+from .._constants import IDEMPOTENCY_HEADER, TRACK_MAX_CONCURRENCY, TRACK_MIN_CONCURRENCY
+from .._direct_post import Answer
 from .._outage import FailureLog
-from .._retry import (
-    is_retryable_status,
-    maybe_delivered,
-    parse_retry_after,
-)
+from .._outcome import Failure, describe, is_delivered, judge
 from .._rules import member
-from .._transport import Answer, CallScope, call_scope, describe
+from .._transport import CallScope, call_scope
 from ..errors import FSConnectionError, FSError, FSInvalidArgumentError, FSTimeoutError
 from . import _inputs
 from ._calls import status_error
 
 UTC = dt.timezone.utc
-IDEMPOTENCY_HEADER = C.IDEMPOTENCY_HEADER.encode("ascii")
+IDEMPOTENCY_HEADER_BYTES = IDEMPOTENCY_HEADER.encode("ascii")
 # 500 properties of up to 8 KiB each fit; anything bigger could never be sent.
 MAX_EVENT_BYTES = 8 * 1024 * 1024
 
@@ -59,7 +56,7 @@ def track_options(options: BatchingOptions | None) -> BatchingOptions:
         raise FSInvalidArgumentError("batching must be a BatchingOptions", field="batching")
     elif options.max_batch_events != 1:
         options = attrs.evolve(options, max_batch_events=1)
-    return options.with_concurrency(C.TRACK_MIN_CONCURRENCY, C.TRACK_MAX_CONCURRENCY)
+    return options.with_concurrency(TRACK_MIN_CONCURRENCY, TRACK_MAX_CONCURRENCY)
 
 
 def _fail(field: str, message: str) -> FSInvalidArgumentError:
@@ -148,12 +145,15 @@ def check_size(payload: bytes, batcher: Any) -> None:
 
 
 DELIVERED = Delivered()
+EVENTS_PATH = "/v2/events"
+WHAT = "POST /v2/events (track)"
 
 
 class TrackSender:
     """Sends one queued event per request (no transport-level retries: the batcher retries, so
     the layers never stack): through the client's direct path to POST /v2/events when it has
-    one (see ``_transport.DirectPost``), else through its httpx client."""
+    one (see ``_direct_post.DirectPost``), else through its httpx client. The sync and asyncio
+    senders differ only in the lines that send."""
 
     name = "fullstory-track"
     deduplicates = True
@@ -163,6 +163,30 @@ class TrackSender:
         self._client = client
         self._failures = FailureLog(self.logger, "fullstory: track()")  # once per outage
 
+    def send(self, batch: list[Entry]) -> Outcome:
+        payload, key, _ = batch[0]
+        direct = self._client._direct
+        if direct is not None:
+            try:
+                answer = direct.post(payload, direct_headers(key))
+            except httpx.HTTPError as error:
+                return self._record(send_outcome(CallScope(), error))
+            return self._answered(answer)
+        with call_scope(max_retries=0) as scope:
+            try:
+                result: httpx.Response | BaseException = self._client._http.post(
+                    EVENTS_PATH, content=payload, headers=client_headers(key)
+                )
+            except httpx.HTTPError as error:
+                result = error
+        return self._record(send_outcome(scope, result))
+
+    def _answered(self, answer: Answer) -> Outcome:
+        if is_delivered(answer.status):
+            self._failures.succeeded()
+            return DELIVERED
+        return self._record(send_outcome(CallScope(), answer.response()))
+
     def _record(self, result: Outcome) -> Outcome:
         """Tell the failure log how a send went (a refusal is no outage: on_error has it)."""
         if isinstance(result, Delivered):
@@ -170,37 +194,6 @@ class TrackSender:
         elif result.retryable:
             self._failures.failed(result.error)
         return result
-
-    def _post(self, entry: Entry) -> tuple[CallScope, httpx.Response | BaseException]:
-        payload, key, _ = entry
-        with call_scope(max_retries=0) as scope:
-            try:
-                response = self._client._http.post(
-                    "/v2/events",
-                    content=payload,
-                    headers={"Content-Type": "application/json", C.IDEMPOTENCY_HEADER: key or ""},
-                )
-            except httpx.HTTPError as error:
-                return scope, error
-        return scope, response
-
-    def send(self, batch: list[Entry]) -> Outcome:
-        direct = self._client._direct
-        if direct is None:
-            scope, result = self._post(batch[0])
-            return self._record(outcome(scope, result))
-        payload, key, _ = batch[0]
-        try:
-            answer = direct.post(payload, [(IDEMPOTENCY_HEADER, (key or "").encode())])
-        except httpx.HTTPError as error:
-            return self._record(outcome(CallScope(), error))
-        return self._answered(answer)
-
-    def _answered(self, answer: Answer) -> Outcome:
-        if 200 <= answer.status < 300:
-            self._failures.succeeded()
-            return DELIVERED
-        return self._record(outcome(CallScope(), answer.response()))
 
     def after_fork(self) -> None:
         self._failures = FailureLog(self.logger, "fullstory: track()")
@@ -213,40 +206,47 @@ class AsyncTrackSender(TrackSender):
         direct = self._client._direct
         if direct is not None:
             try:
-                answer = await direct.apost(payload, [(IDEMPOTENCY_HEADER, (key or "").encode())])
+                answer = await direct.apost(payload, direct_headers(key))
             except httpx.HTTPError as error:
-                return self._record(outcome(CallScope(), error))
+                return self._record(send_outcome(CallScope(), error))
             return self._answered(answer)
         with call_scope(max_retries=0) as scope:
             try:
-                response: httpx.Response | BaseException = await self._client._http.post(
-                    "/v2/events",
-                    content=payload,
-                    headers={"Content-Type": "application/json", C.IDEMPOTENCY_HEADER: key or ""},
+                result: httpx.Response | BaseException = await self._client._http.post(
+                    EVENTS_PATH, content=payload, headers=client_headers(key)
                 )
             except httpx.HTTPError as error:
-                response = error
-        return self._record(outcome(scope, response))
+                result = error
+        return self._record(send_outcome(scope, result))
 
 
-WHAT = "POST /v2/events (track)"
+def direct_headers(key: str | None) -> list[tuple[bytes, bytes]]:
+    """The event's own headers on the direct path (the rest are the connection's)."""
+    return [(IDEMPOTENCY_HEADER_BYTES, (key or "").encode())]
 
 
-def outcome(scope: CallScope, result: httpx.Response | BaseException) -> Outcome:
+def client_headers(key: str | None) -> dict[str, str]:
+    """The event's own headers through the httpx client."""
+    return {"Content-Type": "application/json", IDEMPOTENCY_HEADER: key or ""}
+
+
+def send_outcome(scope: CallScope, result: httpx.Response | BaseException) -> Outcome:
+    """What one send of an event came to, told as FullStory errors."""
+    judgement = judge(result)
+    if judgement.delivered:
+        return Delivered()
+    error: FSError
     if isinstance(result, BaseException):
-        error: FSError
-        if isinstance(result, httpx.TimeoutException):
+        if judgement.failure is Failure.TIMEOUT:
             error = FSTimeoutError(f"{WHAT}: no answer within the timeout")
         else:
             error = FSConnectionError(f"{WHAT}: {describe(result)}")
-        return request_failed(error, result)
-    status = result.status_code
-    if 200 <= status < 300:
-        return Delivered()
-    mapped = status_error(WHAT, status, result.headers, result.content, scope)
+        error.__cause__ = result
+    else:
+        error = status_error(WHAT, result.status_code, result.headers, result.content, scope)
     return Failed(
-        mapped,
-        retryable=is_retryable_status(status),
-        retry_after=parse_retry_after(result.headers.get("retry-after")),
-        maybe_delivered=maybe_delivered(result),
+        error,
+        retryable=judgement.retryable,
+        retry_after=judgement.retry_after,
+        maybe_delivered=judgement.maybe_processed,
     )

@@ -17,8 +17,9 @@ from typing import Any
 
 from .._batcher import BatcherStats, BatchingOptions, FlushResult
 from ..errors import SmartlookError
-from ._client import AsyncSmartlook, Smartlook, SmartlookSettings
+from ._client import AsyncSmartlook, Smartlook
 from ._sender import Project
+from ._settings import SmartlookSettings
 
 _default: Smartlook | None = None
 _default_lock = threading.Lock()

@@ -1,31 +1,28 @@
-"""Smartlook and AsyncSmartlook: settings, the check handshake, and the event batcher."""
+"""Smartlook and AsyncSmartlook: the connections, the check handshake, and the event batcher
+(their settings are resolved in ``_settings.py``)."""
 
 from __future__ import annotations
 
 import abc
 import functools
 import logging
-import math
-import os
 import threading
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-import attrs
 import httpx
 
 from smartlook_api import Client as SmartlookApiClient
 
-from .. import _constants as C
 from .._batcher import AsyncBatcher, Batcher, BatcherStats, BatchingOptions, FlushResult
+from .._constants import SMARTLOOK_CHECK_MAX_RETRIES, SMARTLOOK_CHECK_TIMEOUT_S, SMARTLOOK_TIMEOUT_S
+from .._http_client import async_client, sync_client, warn_shared_client_after_fork
 from .._outage import FailureLog
 from .._retry import RetryPolicy
-from .._transport import async_client, sync_client, warn_shared_client_after_fork
 from ..errors import (
     InvalidArgumentError,
     SmartlookError,
-    SmartlookInvalidArgumentError,
     SmartlookProjectError,
 )
 from ._events import event_payload
@@ -35,146 +32,19 @@ from ._sender import (
     SmartlookSender,
     check_call_failed,
     check_outcome,
-    host_url,
     project_from,
+    takes_no_idempotency_key,
+)
+from ._settings import (
+    SmartlookSettings,
+    apply_log_level,
+    batching_options,
+    check_bound,
+    invalid,
+    resolve_settings,
 )
 
 logger = logging.getLogger("session_analytics.smartlook")
-
-KEY_ENV = "SMARTLOOK_KEY"
-HOST_ENV = "SMARTLOOK_HOST"
-FLUSH_INTERVAL_ENV = "SMARTLOOK_FLUSH_INTERVAL_MILLIS"
-LOG_LEVEL_ENV = "SMARTLOOK_LOG_LEVEL"
-DEFAULT_HOST = "manager.smartlook.com"
-DEFAULT_FLUSH_INTERVAL_MS = 10_000
-DEFAULT_TIMEOUT_S = 10.0
-DEFAULT_CHECK_TIMEOUT_S = 5.0  # the longest init() waits for the check handshake
-TRACE = 5
-LOG_LEVELS = {
-    "mute": logging.CRITICAL + 10,
-    "trace": TRACE,
-    "debug": logging.DEBUG,
-    "info": logging.INFO,
-    "error": logging.ERROR,
-}
-
-
-@attrs.frozen(kw_only=True)
-class SmartlookSettings:
-    key: str = attrs.field(repr=False)
-    host_url: str
-    flush_interval_s: float
-    log_level: str | None
-    timeout: float
-
-    def __repr__(self) -> str:
-        return (
-            f"SmartlookSettings(host_url={self.host_url!r}, key='***', "
-            f"flush_interval_s={self.flush_interval_s}, log_level={self.log_level!r})"
-        )
-
-
-def _bad(field: str, message: str) -> SmartlookInvalidArgumentError:
-    return SmartlookInvalidArgumentError(f"{field}: {message}", field=field)
-
-
-def resolve_settings(
-    key: str | None,
-    host: str | None,
-    flush_interval_millis: Any,
-    log_level: str | None,
-    timeout: Any,
-) -> SmartlookSettings:
-    """Arguments first, then SMARTLOOK_* environment variables, then defaults."""
-    key = key if key is not None else os.environ.get(KEY_ENV)
-    if not isinstance(key, str) or not key.strip():
-        raise _bad(
-            "key",
-            "no Smartlook project key: pass key=... or set SMARTLOOK_KEY (Smartlook > project "
-            "settings > project key)",
-        )
-    host = host or os.environ.get(HOST_ENV) or DEFAULT_HOST
-    url = host_url(host) if isinstance(host, str) else ""
-    try:
-        parsed = httpx.URL(url)
-    except httpx.InvalidURL:
-        parsed = httpx.URL("")
-    if (
-        parsed.scheme not in ("http", "https")
-        or not parsed.host
-        or any(c.isspace() for c in url)
-        or parsed.path not in ("", "/")
-    ):
-        raise _bad("host", f"{host!r} is not a host name (manager.smartlook.com) or an http(s) URL")
-    if flush_interval_millis is None:
-        raw_interval = os.environ.get(FLUSH_INTERVAL_ENV)
-        try:
-            flush_interval_millis = int(raw_interval) if raw_interval else DEFAULT_FLUSH_INTERVAL_MS
-        except ValueError:
-            raise _bad(
-                FLUSH_INTERVAL_ENV, f"must be whole milliseconds, not {raw_interval!r}"
-            ) from None
-    if (
-        isinstance(flush_interval_millis, bool)
-        or not isinstance(flush_interval_millis, int | float)
-        or not math.isfinite(flush_interval_millis)
-        or flush_interval_millis < 0
-    ):
-        raise _bad("flush_interval_millis", "must be milliseconds >= 0 (0: no timer)")
-    level = log_level or os.environ.get(LOG_LEVEL_ENV) or None
-    if level is not None and level.lower() not in LOG_LEVELS:
-        raise _bad("log_level", f"must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
-    if (
-        timeout is None
-        or isinstance(timeout, bool)
-        or not isinstance(timeout, int | float)
-        or not math.isfinite(timeout)
-        or timeout <= 0
-    ):
-        raise _bad("timeout", "must be a positive number of seconds")
-    return SmartlookSettings(
-        key=key.strip(),
-        host_url=url,
-        flush_interval_s=math.inf if flush_interval_millis == 0 else flush_interval_millis / 1000,
-        log_level=level.lower() if level else None,
-        timeout=float(timeout),
-    )
-
-
-def check_bound(value: Any) -> float | None:
-    """``check_timeout``: a positive number of seconds, or None (no bound)."""
-    if value is None:
-        return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise _bad("check_timeout", "must be a positive number of seconds, or None (no bound)")
-    return float(value)
-
-
-def apply_log_level(level: str | None) -> None:
-    """Map the Smartlook log level onto the ``session_analytics.smartlook`` logger (the SDK never
-    adds handlers: configure logging to see the lines)."""
-    if level is not None:
-        logging.addLevelName(TRACE, "TRACE")
-        logger.setLevel(LOG_LEVELS[level])
-
-
-def batching_options(
-    settings: SmartlookSettings, batching: BatchingOptions | None, interval_given: bool
-) -> BatchingOptions:
-    """The queue settings; an explicit ``flush_interval_millis`` wins over ``batching``'s."""
-    if batching is None:
-        batching = BatchingOptions(flush_interval=settings.flush_interval_s)
-    elif not isinstance(batching, BatchingOptions):
-        raise _bad("batching", "must be a BatchingOptions")
-    elif interval_given:
-        batching = attrs.evolve(batching, flush_interval=settings.flush_interval_s)
-    # One batch at a time while the queue keeps up; more when a backlog waits.
-    return batching.with_concurrency(C.SMARTLOOK_MIN_CONCURRENCY, C.SMARTLOOK_MAX_CONCURRENCY)
 
 
 class _Base(abc.ABC):
@@ -206,9 +76,10 @@ class _Base(abc.ABC):
         self._make_http = functools.partial(
             make_client,
             base_url=self.settings.host_url,
-            api_key=None,  # Smartlook takes no Authorization header; the key goes in the check
+            auth=None,  # Smartlook takes no Authorization header; the key goes in the check
+            idempotent=takes_no_idempotency_key,
             timeout=self.settings.timeout,
-            policy=RetryPolicy(max_retries=2),
+            policy=RetryPolicy(max_retries=SMARTLOOK_CHECK_MAX_RETRIES),
             integration_source=None,
             http_client=http_client,
             transport=transport,
@@ -254,7 +125,7 @@ class _Base(abc.ABC):
         payload = event_payload(vid, name, value, props, sid, type)
         limit = self._batcher._core.options.max_batch_bytes
         if len(payload) > limit:
-            raise _bad(
+            raise invalid(
                 "event", f"{len(payload)} bytes of JSON, more than a batch may carry ({limit})"
             )
         return bool(self._batcher.enqueue(payload, None))
@@ -318,12 +189,12 @@ class Smartlook(_Base):
         host: str | None = None,
         flush_interval_millis: float | None = None,
         log_level: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT_S,
+        timeout: float = SMARTLOOK_TIMEOUT_S,
         batching: BatchingOptions | None = None,
         http_client: httpx.Client | None = None,
         check: bool = True,
         transport: httpx.BaseTransport | None = None,
-        check_timeout: float | None = DEFAULT_CHECK_TIMEOUT_S,
+        check_timeout: float | None = SMARTLOOK_CHECK_TIMEOUT_S,
     ) -> None:
         check_timeout = check_bound(check_timeout)
         options = self._setup(
@@ -428,7 +299,7 @@ class AsyncSmartlook(_Base):
         host: str | None = None,
         flush_interval_millis: float | None = None,
         log_level: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT_S,
+        timeout: float = SMARTLOOK_TIMEOUT_S,
         batching: BatchingOptions | None = None,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,

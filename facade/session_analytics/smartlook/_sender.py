@@ -14,13 +14,10 @@ from typing import Any
 import attrs
 import httpx
 
-from .._batcher import Delivered, Entry, Failed, Outcome, request_failed
-from .._retry import (
-    is_retryable_status,
-    maybe_delivered,
-    parse_retry_after,
-)
-from .._transport import call_scope, describe
+from .._batcher import Delivered, Entry, Failed, Outcome
+from .._outcome import Failure, describe, judge, judge_exception, judge_status
+from .._retry import is_retryable_status
+from .._transport import call_scope
 from ..errors import (
     SmartlookApiError,
     SmartlookConnectionError,
@@ -37,13 +34,6 @@ class Project:
     pid: str
     group: str
     events_url: str  # where /events/backend lives
-
-
-def host_url(host: str) -> str:
-    """``manager.smartlook.com`` -> ``https://manager.smartlook.com``; a scheme is kept."""
-    host = host.strip()
-    url = host if "://" in host else f"https://{host}"
-    return url[:-1] if url.endswith("/") and not url.endswith("://") else url
 
 
 def analytics_url(analytics_host: str, configured: str) -> str:
@@ -84,7 +74,7 @@ def project_from(response: Any, configured: str) -> Project | SmartlookError:
         http_status_code=status,
         code=code,
         api_message=message,
-        retry_after=parse_retry_after(response.headers.get("retry-after")),
+        retry_after=judge_status(status, response.headers).retry_after,
     )
 
 
@@ -100,41 +90,62 @@ def check_outcome(error: SmartlookError) -> Failed:
     return Failed(error, retryable=True)
 
 
+def takes_no_idempotency_key(request: httpx.Request) -> bool:
+    """Smartlook's endpoints take no Idempotency-Key: a resent batch is recorded twice, so the
+    batcher counts what may be a duplicate instead."""
+    return False
+
+
 def batch_body(batch: list[Entry]) -> bytes:
     return b'{"events":[' + b",".join(payload for payload, _, _ in batch) + b"]}"
 
 
+def events_request(project: Project, batch: list[Entry]) -> dict[str, Any]:
+    """The arguments of the POST that sends one batch."""
+    return {
+        "url": f"{project.events_url}/events/backend",
+        "params": {"pid": project.pid, "group": project.group},
+        "content": batch_body(batch),
+        "headers": {"Content-Type": "application/json"},
+    }
+
+
 def send_outcome(result: httpx.Response | BaseException) -> Outcome:
+    """What one send of a batch came to, told as Smartlook errors."""
+    judgement = judge(result)
+    if judgement.delivered:
+        return Delivered()
+    error: SmartlookError
     if isinstance(result, BaseException):
         error = SmartlookConnectionError(f"sending events failed: {describe(result)}")
-        return request_failed(error, result)
-    status = result.status_code
-    if 200 <= status < 300:
-        return Delivered()
+        error.__cause__ = result
+    else:
+        error = _events_error(result, judgement.retry_after)
+    return Failed(
+        error,
+        retryable=judgement.retryable,
+        retry_after=judgement.retry_after,
+        maybe_delivered=judgement.maybe_processed,
+    )
+
+
+def _events_error(response: httpx.Response, retry_after: float | None) -> SmartlookError:
+    """The error an answer other than 2xx to a batch amounts to."""
+    status = response.status_code
     try:
-        body = result.json()
+        body = response.json()
     except ValueError:
         body = None
     code = body.get("code") if isinstance(body, dict) else None
-    message = body.get("message") if isinstance(body, dict) else result.text[:200]
-    api_error: SmartlookError
+    message = body.get("message") if isinstance(body, dict) else response.text[:200]
     if status == 404:
-        api_error = SmartlookProjectError(
-            f"Smartlook no longer knows this project ({code}: {message})"
-        )
-    else:
-        api_error = SmartlookApiError(
-            f"sending events answered {status} ({code}: {message})",
-            http_status_code=status,
-            code=code if isinstance(code, str) else None,
-            api_message=message if isinstance(message, str) else None,
-            retry_after=parse_retry_after(result.headers.get("retry-after")),
-        )
-    return Failed(
-        api_error,
-        retryable=is_retryable_status(status),
-        retry_after=parse_retry_after(result.headers.get("retry-after")),
-        maybe_delivered=maybe_delivered(result),
+        return SmartlookProjectError(f"Smartlook no longer knows this project ({code}: {message})")
+    return SmartlookApiError(
+        f"sending events answered {status} ({code}: {message})",
+        http_status_code=status,
+        code=code if isinstance(code, str) else None,
+        api_message=message if isinstance(message, str) else None,
+        retry_after=retry_after,
     )
 
 
@@ -185,10 +196,7 @@ class SmartlookSender:
         with call_scope(max_retries=0):
             try:
                 result: httpx.Response | BaseException = self._client._http.post(
-                    f"{project.events_url}/events/backend",
-                    params={"pid": project.pid, "group": project.group},
-                    content=batch_body(batch),
-                    headers={"Content-Type": "application/json"},
+                    **events_request(project, batch)
                 )
             except httpx.HTTPError as error:
                 result = error
@@ -221,10 +229,7 @@ class AsyncSmartlookSender(SmartlookSender):
         with call_scope(max_retries=0):
             try:
                 result: httpx.Response | BaseException = await self._client._http.post(
-                    f"{project.events_url}/events/backend",
-                    params={"pid": project.pid, "group": project.group},
-                    content=batch_body(batch),
-                    headers={"Content-Type": "application/json"},
+                    **events_request(project, batch)
                 )
             except httpx.HTTPError as error:
                 result = error
@@ -232,8 +237,9 @@ class AsyncSmartlookSender(SmartlookSender):
 
 
 def check_call_failed(error: BaseException) -> SmartlookError:
+    """The error a check that raised amounts to: no answer, or one that could not be read."""
     failed: SmartlookError
-    if isinstance(error, httpx.HTTPError):
+    if judge_exception(error).failure is not Failure.READING:
         failed = SmartlookConnectionError(f"the Smartlook check failed: {describe(error)}")
     else:
         failed = SmartlookApiError(
