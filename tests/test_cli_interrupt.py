@@ -350,7 +350,7 @@ def test_ctrl_c_after_the_summary_changes_nothing(sandbox: Sandbox, tmp_path: Pa
             process.send_signal(signal.SIGINT)
             signals += 1
             time.sleep(0.0005)
-        out, err = process.communicate(timeout=TIMEOUT_S)
+        _, err = process.communicate(timeout=TIMEOUT_S)
     finally:
         process.kill()
     assert signals > 0
