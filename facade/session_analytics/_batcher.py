@@ -49,7 +49,7 @@ import attrs
 from . import _json
 from ._concurrency import ConcurrencyLimit
 from ._retry import RetryPolicy, is_retryable_exception, maybe_delivered
-from .errors import InvalidArgumentError
+from .errors import GaveUpError, InvalidArgumentError, ShutdownError
 
 if TYPE_CHECKING:
     import asyncio
@@ -246,14 +246,6 @@ class AsyncSender(Protocol):
     deduplicates: bool
 
     async def send(self, batch: list[Entry]) -> Outcome: ...
-
-
-class ShutdownError(Exception):
-    """The batcher stopped before these events were confirmed delivered."""
-
-
-class GaveUpError(Exception):
-    """A batch kept failing for ``max_retry_time`` seconds; the last error is the cause."""
 
 
 @attrs.define(eq=False)

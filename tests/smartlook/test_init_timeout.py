@@ -21,8 +21,11 @@ from typing import Any
 import pytest
 
 from session_analytics import smartlook
-from session_analytics._batcher import ShutdownError
-from session_analytics.errors import SmartlookInvalidArgumentError, SmartlookProjectError
+from session_analytics.errors import (
+    ShutdownError,
+    SmartlookInvalidArgumentError,
+    SmartlookProjectError,
+)
 from session_analytics.sandbox import Sandbox
 from session_analytics.smartlook import BatchingOptions, Smartlook
 from session_analytics.smartlook._client import DEFAULT_CHECK_TIMEOUT_S
