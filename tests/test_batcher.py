@@ -1,4 +1,4 @@
-"""Unit tests for the event batcher (``session_analytics._batcher``) and what feeds it.
+"""Unit tests for the event batcher (``session_analytics._batching``) and what feeds it.
 
 Fake senders stand in for HTTP: they record every attempt and answer from a plan (``Delivered``,
 ``Failed`` or an exception); a closed gate makes them hang, for deadlines. Covered: flush
@@ -30,8 +30,9 @@ from typing import Any
 
 import pytest
 
-from session_analytics import _batcher, _json
-from session_analytics._batcher import (
+from session_analytics import _json
+from session_analytics._batching import queue
+from session_analytics._batching.queue import (
     AsyncBatcher,
     Batcher,
     BatcherStats,
@@ -460,7 +461,7 @@ def test_a_full_queue_refuses_the_newest(
 def test_drops_are_logged_at_most_once_per_interval(
     make_batcher: MakeBatcher, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_batcher, "DROP_LOG_INTERVAL_S", 1.0)
+    monkeypatch.setattr(queue, "DROP_LOG_INTERVAL_S", 1.0)
     # A full queue is sent at once; a sender that hangs keeps the event (and the bound) held.
     batcher = make_batcher(FakeSender(blocked=True), max_queue_events=1)
     enqueue_all(batcher, range(1))
@@ -548,7 +549,7 @@ async def test_async_drops_summed_before_a_stop_are_logged_by_the_stop(
 
 DROP_AT_EXIT_SCRIPT = """
 import asyncio, logging, sys, time
-from session_analytics._batcher import AsyncBatcher, Batcher, BatchingOptions, Delivered
+from session_analytics._batching.queue import AsyncBatcher, Batcher, BatchingOptions, Delivered
 
 logging.basicConfig(stream=sys.stdout, format="%(levelname)s %(message)s")
 mode = sys.argv[1]
@@ -642,7 +643,7 @@ def test_on_drop_may_call_back_into_the_batcher() -> None:
     # Run apart: if the listener is called with the queue's lock held, the process deadlocks.
     result = run_python(
         """
-        from session_analytics._batcher import Batcher, BatchingOptions, Delivered
+        from session_analytics._batching.queue import Batcher, BatchingOptions, Delivered
 
         class Sender:
             name, deduplicates = "drop", False
@@ -1073,7 +1074,7 @@ def test_a_stopped_client_stays_stopped_in_a_forked_child(make_batcher: MakeBatc
 
 MULTIPROCESSING_CHILD = """
 import multiprocessing, sys
-from session_analytics._batcher import Batcher, BatchingOptions, Delivered, decode
+from session_analytics._batching.queue import Batcher, BatchingOptions, Delivered, decode
 from session_analytics import _json
 
 out = sys.argv[1]
@@ -1139,7 +1140,7 @@ def test_a_forked_child_makes_other_event_ids(tmp_path: Path) -> None:
 
 EXIT_SCRIPT = """
 import sys, time
-from session_analytics._batcher import Batcher, BatchingOptions, Delivered, Failed, decode
+from session_analytics._batching.queue import Batcher, BatchingOptions, Delivered, Failed, decode
 from session_analytics import _json
 
 mode, out = sys.argv[1], sys.argv[2]

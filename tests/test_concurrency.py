@@ -1,5 +1,5 @@
-"""The adaptive number of requests in flight (``session_analytics._concurrency``) and the batcher
-that obeys it.
+"""The adaptive number of requests in flight (``session_analytics._batching.concurrency``) and
+the batcher that obeys it.
 
 The limit's rules are pure: tests feed it clock readings. A small simulation of a server that
 allows a fixed rate (a token bucket, as the sandbox's limiter and the real API have) checks the
@@ -22,7 +22,13 @@ from typing import Any
 import pytest
 
 from session_analytics import _json
-from session_analytics._batcher import (
+from session_analytics._batching.concurrency import (
+    FAILURE_CUT,
+    HOLD_ROUND_TRIPS,
+    RATE_LIMITED_CUT,
+    ConcurrencyLimit,
+)
+from session_analytics._batching.queue import (
     AsyncBatcher,
     Batcher,
     BatchingOptions,
@@ -30,12 +36,6 @@ from session_analytics._batcher import (
     Entry,
     Failed,
     Outcome,
-)
-from session_analytics._concurrency import (
-    FAILURE_CUT,
-    HOLD_ROUND_TRIPS,
-    RATE_LIMITED_CUT,
-    ConcurrencyLimit,
 )
 from session_analytics.errors import InvalidArgumentError
 

@@ -13,7 +13,7 @@ import httpx
 import fullstory_api
 
 from .. import _constants as C
-from .._batcher import AsyncBatcher, Batcher, BatcherStats, BatchingOptions, FlushResult
+from .._batching import AsyncBatcher, Batcher, BatcherStats, BatchingOptions, FlushResult
 from .._retry import RetryPolicy
 from .._transport import (
     DirectPost,

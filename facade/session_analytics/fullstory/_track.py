@@ -18,7 +18,7 @@ import httpx
 from .. import _constants as C
 from .. import _json
 from .. import _properties as props
-from .._batcher import BatchingOptions, Delivered, Entry, Failed, Outcome, request_failed
+from .._batching import BatchingOptions, Delivered, Entry, Failed, Outcome, request_failed
 from .._outage import FailureLog
 from .._retry import (
     is_retryable_status,

@@ -18,7 +18,7 @@ import httpx
 from smartlook_api import Client as SmartlookApiClient
 
 from .. import _constants as C
-from .._batcher import AsyncBatcher, Batcher, BatcherStats, BatchingOptions, FlushResult
+from .._batching import AsyncBatcher, Batcher, BatcherStats, BatchingOptions, FlushResult
 from .._outage import FailureLog
 from .._retry import RetryPolicy
 from .._transport import async_client, sync_client, warn_shared_client_after_fork

@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 import httpx
 
-from .._batcher import Delivered, Entry, Failed, Outcome, request_failed
+from .._batching import Delivered, Entry, Failed, Outcome, request_failed
 from .._retry import (
     is_retryable_status,
     maybe_delivered,

@@ -46,15 +46,15 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import attrs
 
-from . import _json
-from ._concurrency import ConcurrencyLimit
-from ._retry import RetryPolicy, is_retryable_exception, maybe_delivered
-from .errors import GaveUpError, InvalidArgumentError, ShutdownError
+from .. import _json
+from .._retry import RetryPolicy, is_retryable_exception, maybe_delivered
+from ..errors import GaveUpError, InvalidArgumentError, ShutdownError
+from .concurrency import ConcurrencyLimit
 
 if TYPE_CHECKING:
     import asyncio
 
-    from ._spool import Spool
+    from .._spool import Spool
 
 logger = logging.getLogger("session_analytics")
 
@@ -123,7 +123,7 @@ class BatchingOptions:
         concurrency: the most requests in flight at once (None: the API's default).
         min_concurrency: the fewest (None: the API's default; equal to ``concurrency``: a
             fixed number). In between, the number adapts to the round trip and to the
-            server's answers (see ``_concurrency``).
+            server's answers (see ``_batching.concurrency``).
         retry_initial_delay / retry_max_delay: back-off between attempts of one batch.
         max_retry_time: seconds a batch is retried before it goes to ``on_error``.
         on_error: ``f(events, error)`` for events given up on; events are dicts.
@@ -803,7 +803,7 @@ class _Core:
         does not: the events are then kept in memory only, with a warning)."""
         if self.options.spool_path is None or self.spool is not None:
             return
-        from ._spool import Spool
+        from .._spool import Spool
 
         try:
             self.spool = Spool(Path(self.options.spool_path))
