@@ -31,8 +31,7 @@ from typing import Any
 import pytest
 
 from session_analytics import _json
-from session_analytics._batching import queue
-from session_analytics._batching.queue import (
+from session_analytics._batching import (
     AsyncBatcher,
     Batcher,
     BatcherStats,
@@ -40,15 +39,16 @@ from session_analytics._batching.queue import (
     Delivered,
     Entry,
     Failed,
-    GaveUpError,
-    Outcome,
-    ShutdownError,
-    decode,
+    SendOutcome,
+    drops,
 )
+from session_analytics._batching.outcome import decode
 from session_analytics._spool import Spool
 from session_analytics.errors import (
     FSInvalidArgumentError,
+    GaveUpError,
     InvalidArgumentError,
+    ShutdownError,
     SmartlookInvalidArgumentError,
 )
 from session_analytics.fullstory import _ids
@@ -63,7 +63,7 @@ needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork()
 # Python 3.12+ warns about forking a process that has threads; that is what is tested here.
 fork_warning_ok = pytest.mark.filterwarnings("ignore:.*fork.*:DeprecationWarning")
 
-Plan = Sequence[Outcome | BaseException] | Callable[[int], Outcome | BaseException]
+Plan = Sequence[SendOutcome | BaseException] | Callable[[int], SendOutcome | BaseException]
 
 
 @pytest.fixture
@@ -121,7 +121,7 @@ def accounted(stats: BatcherStats) -> bool:
     return stats.enqueued == (stats.delivered + stats.failed + stats.queue_depth + stats.in_flight)
 
 
-def always_retryable(attempt: int) -> Outcome:
+def always_retryable(attempt: int) -> SendOutcome:
     return Failed(RuntimeError(f"503 on attempt {attempt}"), retryable=True)
 
 
@@ -186,11 +186,11 @@ class FakeSender:
             self.gate.set()
         self.attempts: list[list[Entry]] = []
         self.times: list[float] = []
-        self.outcomes: list[Outcome | BaseException] = []
+        self.outcomes: list[SendOutcome | BaseException] = []
         self.delivered: list[Entry] = []
         self._lock = threading.Lock()
 
-    def _begin(self, batch: list[Entry]) -> Outcome | BaseException:
+    def _begin(self, batch: list[Entry]) -> SendOutcome | BaseException:
         with self._lock:
             attempt = len(self.attempts)
             self.attempts.append(list(batch))
@@ -202,7 +202,7 @@ class FakeSender:
             self.outcomes.append(outcome)
         return outcome
 
-    def _end(self, batch: list[Entry], outcome: Outcome | BaseException) -> Outcome:
+    def _end(self, batch: list[Entry], outcome: SendOutcome | BaseException) -> SendOutcome:
         if isinstance(outcome, BaseException):
             raise outcome
         if isinstance(outcome, Delivered):
@@ -210,7 +210,7 @@ class FakeSender:
                 self.delivered.extend(batch)
         return outcome
 
-    def send(self, batch: list[Entry]) -> Outcome:
+    def send(self, batch: list[Entry]) -> SendOutcome:
         outcome = self._begin(batch)
         self.gate.wait(GATE_LIMIT_S)
         return self._end(batch, outcome)
@@ -228,7 +228,7 @@ class FakeSender:
 
 
 class AsyncFakeSender(FakeSender):
-    async def send(self, batch: list[Entry]) -> Outcome:  # type: ignore[override]
+    async def send(self, batch: list[Entry]) -> SendOutcome:  # type: ignore[override]
         outcome = self._begin(batch)
         deadline = time.monotonic() + GATE_LIMIT_S
         while not self.gate.is_set() and time.monotonic() < deadline:
@@ -243,7 +243,7 @@ class FileSender(FakeSender):
         super().__init__(**kwargs)
         self.directory = directory
 
-    def send(self, batch: list[Entry]) -> Outcome:
+    def send(self, batch: list[Entry]) -> SendOutcome:
         with open(self.directory / f"delivered-{os.getpid()}.txt", "a") as out:
             out.writelines(f"{i}\n" for i in ids(batch))
         return Delivered()
@@ -461,7 +461,7 @@ def test_a_full_queue_refuses_the_newest(
 def test_drops_are_logged_at_most_once_per_interval(
     make_batcher: MakeBatcher, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(queue, "DROP_LOG_INTERVAL_S", 1.0)
+    monkeypatch.setattr(drops, "DROP_LOG_INTERVAL_S", 1.0)
     # A full queue is sent at once; a sender that hangs keeps the event (and the bound) held.
     batcher = make_batcher(FakeSender(blocked=True), max_queue_events=1)
     enqueue_all(batcher, range(1))
@@ -549,7 +549,7 @@ async def test_async_drops_summed_before_a_stop_are_logged_by_the_stop(
 
 DROP_AT_EXIT_SCRIPT = """
 import asyncio, logging, sys, time
-from session_analytics._batching.queue import AsyncBatcher, Batcher, BatchingOptions, Delivered
+from session_analytics._batching import AsyncBatcher, Batcher, BatchingOptions, Delivered
 
 logging.basicConfig(stream=sys.stdout, format="%(levelname)s %(message)s")
 mode = sys.argv[1]
@@ -643,7 +643,7 @@ def test_on_drop_may_call_back_into_the_batcher() -> None:
     # Run apart: if the listener is called with the queue's lock held, the process deadlocks.
     result = run_python(
         """
-        from session_analytics._batching.queue import Batcher, BatchingOptions, Delivered
+        from session_analytics._batching import Batcher, BatchingOptions, Delivered
 
         class Sender:
             name, deduplicates = "drop", False
@@ -798,7 +798,7 @@ def test_a_delivery_resets_the_failure_count(make_batcher: MakeBatcher) -> None:
     # through, one more failure is not "in a row": the next event goes at once.
     first_try_fails = {0, 1, 2}
 
-    def plan(attempt: int) -> Outcome:
+    def plan(attempt: int) -> SendOutcome:
         batch = sender.attempts[attempt]
         if ids(batch)[0] in first_try_fails and batch not in sender.attempts[:attempt]:
             return always_retryable(attempt)
@@ -856,7 +856,7 @@ def test_flush_does_not_wait_for_events_queued_after_it(make_batcher: MakeBatche
     hold = {1: threading.Event(), 5: threading.Event()}
 
     class Holding(FakeSender):
-        def send(self, batch: list[Entry]) -> Outcome:
+        def send(self, batch: list[Entry]) -> SendOutcome:
             for i in ids(batch):
                 if i in hold:
                     hold[i].wait(GATE_LIMIT_S)
@@ -1074,7 +1074,8 @@ def test_a_stopped_client_stays_stopped_in_a_forked_child(make_batcher: MakeBatc
 
 MULTIPROCESSING_CHILD = """
 import multiprocessing, sys
-from session_analytics._batching.queue import Batcher, BatchingOptions, Delivered, decode
+from session_analytics._batching import Batcher, BatchingOptions, Delivered
+from session_analytics._batching.outcome import decode
 from session_analytics import _json
 
 out = sys.argv[1]
@@ -1140,7 +1141,8 @@ def test_a_forked_child_makes_other_event_ids(tmp_path: Path) -> None:
 
 EXIT_SCRIPT = """
 import sys, time
-from session_analytics._batching.queue import Batcher, BatchingOptions, Delivered, Failed, decode
+from session_analytics._batching import Batcher, BatchingOptions, Delivered, Failed
+from session_analytics._batching.outcome import decode
 from session_analytics import _json
 
 mode, out = sys.argv[1], sys.argv[2]

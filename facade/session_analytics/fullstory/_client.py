@@ -13,6 +13,7 @@ import httpx
 import fullstory_api
 
 from .. import _constants as C
+from .. import _process
 from .._batching import AsyncBatcher, Batcher, BatcherStats, BatchingOptions, FlushResult
 from .._retry import RetryPolicy
 from .._transport import (
@@ -165,7 +166,11 @@ class FullStory(_Base):
         self._http: httpx.Client = self._make_http()
         self.raw.set_httpx_client(self._http)
         self._direct = self._make_direct(False)
-        self._batcher = Batcher(TrackSender(self), _batching(batching))
+        sender = TrackSender(self)
+        self._batcher = Batcher(sender, _batching(batching))
+        # A forked child: the sender starts afresh and the client dials its own connections
+        # (the sender's after_fork renews both).
+        _process.after_fork_in_child(sender.after_fork)
         self._batcher.release = self._release
         self.users = Users(self)
         self.events = Events(self)
@@ -255,7 +260,11 @@ class AsyncFullStory(_Base):
         self._http: httpx.AsyncClient = self._make_http()
         self.raw.set_async_httpx_client(self._http)
         self._direct = self._make_direct(True)
-        self._batcher = AsyncBatcher(AsyncTrackSender(self), _batching(batching))
+        sender = AsyncTrackSender(self)
+        self._batcher = AsyncBatcher(sender, _batching(batching))
+        # A forked child: the sender starts afresh and the client dials its own connections
+        # (the sender's after_fork renews both).
+        _process.after_fork_in_child(sender.after_fork)
         self._batcher.release = self._arelease
         self.users = AsyncUsers(self)
         self.events = AsyncEvents(self)

@@ -18,7 +18,7 @@ import httpx
 from .. import _constants as C
 from .. import _json
 from .. import _properties as props
-from .._batching import BatchingOptions, Delivered, Entry, Failed, Outcome, request_failed
+from .._batching import BatchingOptions, Delivered, Entry, Failed, SendOutcome, request_failed
 from .._outage import FailureLog
 from .._retry import (
     is_retryable_status,
@@ -163,7 +163,7 @@ class TrackSender:
         self._client = client
         self._failures = FailureLog(self.logger, "fullstory: track()")  # once per outage
 
-    def _record(self, result: Outcome) -> Outcome:
+    def _record(self, result: SendOutcome) -> SendOutcome:
         """Tell the failure log how a send went (a refusal is no outage: on_error has it)."""
         if isinstance(result, Delivered):
             self._failures.succeeded()
@@ -184,7 +184,7 @@ class TrackSender:
                 return scope, error
         return scope, response
 
-    def send(self, batch: list[Entry]) -> Outcome:
+    def send(self, batch: list[Entry]) -> SendOutcome:
         direct = self._client._direct
         if direct is None:
             scope, result = self._post(batch[0])
@@ -196,7 +196,7 @@ class TrackSender:
             return self._record(outcome(CallScope(), error))
         return self._answered(answer)
 
-    def _answered(self, answer: Answer) -> Outcome:
+    def _answered(self, answer: Answer) -> SendOutcome:
         if 200 <= answer.status < 300:
             self._failures.succeeded()
             return DELIVERED
@@ -208,7 +208,7 @@ class TrackSender:
 
 
 class AsyncTrackSender(TrackSender):
-    async def send(self, batch: list[Entry]) -> Outcome:  # type: ignore[override]
+    async def send(self, batch: list[Entry]) -> SendOutcome:  # type: ignore[override]
         payload, key, _ = batch[0]
         direct = self._client._direct
         if direct is not None:
@@ -232,7 +232,7 @@ class AsyncTrackSender(TrackSender):
 WHAT = "POST /v2/events (track)"
 
 
-def outcome(scope: CallScope, result: httpx.Response | BaseException) -> Outcome:
+def outcome(scope: CallScope, result: httpx.Response | BaseException) -> SendOutcome:
     if isinstance(result, BaseException):
         error: FSError
         if isinstance(result, httpx.TimeoutException):

@@ -18,6 +18,7 @@ import httpx
 from smartlook_api import Client as SmartlookApiClient
 
 from .. import _constants as C
+from .. import _process
 from .._batching import AsyncBatcher, Batcher, BatcherStats, BatchingOptions, FlushResult
 from .._outage import FailureLog
 from .._retry import RetryPolicy
@@ -332,6 +333,9 @@ class Smartlook(_Base):
         )  # fmt: skip
         self._sender = SmartlookSender(self)
         self._batcher = Batcher(self._sender, options)
+        # A forked child: the sender starts afresh and the client dials its own connections
+        # (the sender's after_fork renews both).
+        _process.after_fork_in_child(self._sender.after_fork)
         if check:
             found = self._check_within(check_timeout)
             if isinstance(found, SmartlookProjectError):
@@ -437,7 +441,11 @@ class AsyncSmartlook(_Base):
             key, host, flush_interval_millis, log_level, timeout, batching,
             async_client, http_client, transport,
         )  # fmt: skip
-        self._batcher = AsyncBatcher(AsyncSmartlookSender(self), options)
+        sender = AsyncSmartlookSender(self)
+        self._batcher = AsyncBatcher(sender, options)
+        # A forked child: the sender starts afresh and the client dials its own connections
+        # (the sender's after_fork renews both).
+        _process.after_fork_in_child(sender.after_fork)
 
     async def check(self) -> Project:
         """Do the check handshake now.

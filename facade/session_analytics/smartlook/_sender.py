@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 import httpx
 
-from .._batching import Delivered, Entry, Failed, Outcome, request_failed
+from .._batching import Delivered, Entry, Failed, SendOutcome, request_failed
 from .._retry import (
     is_retryable_status,
     maybe_delivered,
@@ -104,7 +104,7 @@ def batch_body(batch: list[Entry]) -> bytes:
     return b'{"events":[' + b",".join(payload for payload, _, _ in batch) + b"]}"
 
 
-def send_outcome(result: httpx.Response | BaseException) -> Outcome:
+def send_outcome(result: httpx.Response | BaseException) -> SendOutcome:
     if isinstance(result, BaseException):
         error = SmartlookConnectionError(f"sending events failed: {describe(result)}")
         return request_failed(error, result)
@@ -172,7 +172,7 @@ class SmartlookSender:
             return self._check()
         return last
 
-    def send(self, batch: list[Entry]) -> Outcome:
+    def send(self, batch: list[Entry]) -> SendOutcome:
         project = self._client._project
         if project is None:
             pending = self.pending_check
@@ -194,7 +194,7 @@ class SmartlookSender:
                 result = error
         return self._record(send_outcome(result))
 
-    def _record(self, outcome: Outcome) -> Outcome:
+    def _record(self, outcome: SendOutcome) -> SendOutcome:
         """Tell the client's failure log how a send went (a refusal is no outage: on_error has
         it)."""
         if isinstance(outcome, Delivered):
@@ -210,7 +210,7 @@ class SmartlookSender:
 
 
 class AsyncSmartlookSender(SmartlookSender):
-    async def send(self, batch: list[Entry]) -> Outcome:  # type: ignore[override]
+    async def send(self, batch: list[Entry]) -> SendOutcome:  # type: ignore[override]
         project = self._client._project
         if project is None:
             with call_scope(max_retries=0):  # one attempt: the batcher retries the batch
