@@ -17,39 +17,44 @@ from typing import Any
 logger = logging.getLogger("session_analytics")
 
 _lock = threading.Lock()
-# Hooks for a forked child, in the order registered: each held by a reference that gives it back
-# (a bound method weakly: it is forgotten with its object).
-_fork_hooks: dict[int, Callable[[], Callable[[], Any] | None]] = {}
+_fork_hooks: list[_Hook] = []  # for a forked child, in the order registered
 _exit_hooks: list[Callable[[], Any]] = []
 _fork_installed = False
 _exit_installed = False
 _multiprocessing_hooked = False
 
 
-class _Held:
-    """A strong reference to a hook that belongs to no object (a module's function)."""
+class _Hook:
+    """A registered hook. A bound method is held through a weak reference to its object (an
+    object that is gone needs no reset); a function is held as it is."""
 
-    __slots__ = ("hook",)
+    __slots__ = ("function", "owner")
 
-    def __init__(self, hook: Callable[[], Any]) -> None:
-        self.hook = hook
+    def __init__(self, hook: Callable[..., Any]) -> None:
+        self.owner: weakref.ref[Any] | None = None
+        if inspect.ismethod(hook):
+            self.owner, hook = weakref.ref(hook.__self__), hook.__func__
+        self.function = hook
 
-    def __call__(self) -> Callable[[], Any]:
-        return self.hook
+    def alive(self) -> bool:
+        return self.owner is None or self.owner() is not None
 
-
-def _forget(ref: Any) -> None:
-    _fork_hooks.pop(id(ref), None)  # a dict operation: atomic, no lock (this runs in the GC)
+    def run(self) -> None:
+        if self.owner is None:
+            self.function()
+            return
+        owner = self.owner()
+        if owner is not None:
+            self.function(owner)
 
 
 def after_fork_in_child(hook: Callable[[], Any]) -> None:
     """Run ``hook`` in every child this process forks, on the child's only thread, in the order
     registered. A bound method is held weakly (an object that is gone needs no reset)."""
     global _fork_installed
-    ref: Callable[[], Callable[[], Any] | None]
-    ref = weakref.WeakMethod(hook, _forget) if inspect.ismethod(hook) else _Held(hook)
     with _lock:
-        _fork_hooks[id(ref)] = ref
+        _fork_hooks[:] = [known for known in _fork_hooks if known.alive()]
+        _fork_hooks.append(_Hook(hook))
         if not _fork_installed:
             os.register_at_fork(after_in_child=_run_fork_hooks)
             _fork_installed = True
@@ -70,12 +75,9 @@ def at_exit(hook: Callable[[], Any]) -> None:
 def _run_fork_hooks() -> None:
     global _lock
     _lock = threading.Lock()  # a thread of the parent may have held it at the fork
-    for ref in list(_fork_hooks.values()):
-        hook = ref()
-        if hook is None:
-            continue
+    for hook in list(_fork_hooks):
         try:
-            hook()
+            hook.run()
         except Exception:
             logger.exception("session-analytics: an after-fork hook failed")
     # A multiprocessing child ends with os._exit(), which skips atexit: the exit hooks run
