@@ -78,11 +78,13 @@ class ManualClock(Clock):
         condition.wait(0 if timeout is not None and timeout <= 0 else self.POLL_S)
 
     async def wait_event(self, event: asyncio.Event, timeout: float | None) -> None:
+        self.waiters.add(threading.get_ident())
         await super().wait_event(event, 0 if timeout is not None and timeout <= 0 else self.POLL_S)
 
     async def wait_tasks(self, tasks: Collection[asyncio.Task[Any]], timeout: float) -> None:
         import asyncio
 
+        self.waiters.add(threading.get_ident())
         deadline = self._now + timeout
         pending = [task for task in tasks if not task.done()]
         while pending and self._now < deadline:
@@ -92,4 +94,5 @@ class ManualClock(Clock):
     async def sleep(self, seconds: float) -> None:
         import asyncio
 
+        self.waiters.add(threading.get_ident())
         await asyncio.sleep(self.POLL_S if seconds > 0 else 0)
