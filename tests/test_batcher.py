@@ -1,11 +1,12 @@
-"""Unit tests for the event batcher (``session_analytics._batcher``) and what feeds it.
+"""Unit tests for the event batcher (``session_analytics._batching``) and what feeds it.
 
 Fake senders stand in for HTTP: they record every attempt and answer from a plan (``Delivered``,
 ``Failed`` or an exception); a closed gate makes them hang, for deadlines. Covered: flush
 triggers, queue bounds and overflow, retries and ``on_error``, lifecycle and deadlines, both
 drivers (threads and asyncio), fork, the exit hook and the spool (in subprocesses where a
 process has to end), and the call-site validation of Smartlook ``event_payload`` and FullStory
-``track_payload``. Timing assertions only check that deadlines are kept, with a margin.
+``track_payload``. Deadlines and intervals are checked on a ``ManualClock`` that the test moves:
+nothing is sent, and no call returns, before its time; then it happens.
 """
 
 from __future__ import annotations
@@ -23,38 +24,42 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from concurrent.futures import Future
 from contextlib import asynccontextmanager, closing
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from session_analytics import _batcher, _json
-from session_analytics._batcher import (
+from session_analytics import _json
+from session_analytics._batching import (
     AsyncBatcher,
     Batcher,
     BatcherStats,
     BatchingOptions,
+    Clock,
     Delivered,
     Entry,
     Failed,
-    GaveUpError,
-    Outcome,
-    ShutdownError,
-    decode,
+    FlushResult,
+    ManualClock,
+    SendOutcome,
+    drops,
 )
+from session_analytics._batching.outcome import decode
 from session_analytics._spool import Spool
 from session_analytics.errors import (
     FSInvalidArgumentError,
+    GaveUpError,
     InvalidArgumentError,
+    ShutdownError,
     SmartlookInvalidArgumentError,
 )
 from session_analytics.fullstory import _ids
 from session_analytics.fullstory._track import track_payload
 from session_analytics.smartlook._events import event_payload
 
-MARGIN_S = 1.0  # how late a deadline may be kept on a busy 2-core machine
 GATE_LIMIT_S = 10.0  # a blocked fake sender gives up waiting after this, whatever happens
 THREAD_PREFIX = "session-analytics-"
 
@@ -62,7 +67,7 @@ needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork()
 # Python 3.12+ warns about forking a process that has threads; that is what is tested here.
 fork_warning_ok = pytest.mark.filterwarnings("ignore:.*fork.*:DeprecationWarning")
 
-Plan = Sequence[Outcome | BaseException] | Callable[[int], Outcome | BaseException]
+Plan = Sequence[SendOutcome | BaseException] | Callable[[int], SendOutcome | BaseException]
 
 
 @pytest.fixture
@@ -115,12 +120,61 @@ async def await_until(predicate: Callable[[], bool], timeout: float = 5.0) -> bo
     return predicate()
 
 
+def on_a_thread(call: Callable[[], Any]) -> tuple[Future[Any], threading.Thread]:
+    """``call`` running on a thread of its own; its result (or error) comes in the future."""
+    future: Future[Any] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(call())
+        except BaseException as error:
+            future.set_exception(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return future, thread
+
+
+def waits_on(clock: ManualClock, thread: threading.Thread, call: Future[Any]) -> bool:
+    """The call on ``thread`` has read its deadline from ``clock`` and waits (or is done)."""
+    return wait_until(lambda: thread.ident in clock.waiters or call.done())
+
+
+def still_running(call: Future[Any]) -> bool:
+    """A real pause gives ``call`` the chance to return; True when it has not."""
+    time.sleep(0.05)
+    return not call.done()
+
+
+def stop_on_clock(batcher: Batcher, clock: ManualClock, timeout: float) -> FlushResult:
+    """``stop(timeout)`` while ``clock`` moves on, so its deadline comes."""
+    stopping, _ = on_a_thread(lambda: batcher.stop(timeout))
+    for _ in range(6000):
+        if stopping.done():
+            break
+        clock.advance(0.05)
+        time.sleep(0.005)
+    result: FlushResult = stopping.result(timeout=5.0)
+    return result
+
+
+async def awaited_on_clock(clock: ManualClock, awaitable: Awaitable[Any]) -> Any:
+    """Await ``awaitable`` while ``clock`` moves on, so its deadlines come."""
+    task = asyncio.ensure_future(awaitable)
+    for _ in range(6000):
+        if task.done():
+            break
+        clock.advance(0.05)
+        await asyncio.sleep(0.005)
+    return await asyncio.wait_for(task, 5.0)
+
+
 def accounted(stats: BatcherStats) -> bool:
     """Every accepted event is delivered, failed, queued or in flight."""
     return stats.enqueued == (stats.delivered + stats.failed + stats.queue_depth + stats.in_flight)
 
 
-def always_retryable(attempt: int) -> Outcome:
+def always_retryable(attempt: int) -> SendOutcome:
     return Failed(RuntimeError(f"503 on attempt {attempt}"), retryable=True)
 
 
@@ -176,8 +230,10 @@ class FakeSender:
         name: str = "fake",
         deduplicates: bool = False,
         blocked: bool = False,
+        now: Callable[[], float] = time.monotonic,
     ) -> None:
         self.name = name
+        self.now = now  # what ``times`` are read from
         self.deduplicates = deduplicates
         self.plan = plan
         self.gate = threading.Event()
@@ -185,15 +241,15 @@ class FakeSender:
             self.gate.set()
         self.attempts: list[list[Entry]] = []
         self.times: list[float] = []
-        self.outcomes: list[Outcome | BaseException] = []
+        self.outcomes: list[SendOutcome | BaseException] = []
         self.delivered: list[Entry] = []
         self._lock = threading.Lock()
 
-    def _begin(self, batch: list[Entry]) -> Outcome | BaseException:
+    def _begin(self, batch: list[Entry]) -> SendOutcome | BaseException:
         with self._lock:
             attempt = len(self.attempts)
             self.attempts.append(list(batch))
-            self.times.append(time.monotonic())
+            self.times.append(self.now())
             if callable(self.plan):
                 outcome = self.plan(attempt)
             else:
@@ -201,7 +257,7 @@ class FakeSender:
             self.outcomes.append(outcome)
         return outcome
 
-    def _end(self, batch: list[Entry], outcome: Outcome | BaseException) -> Outcome:
+    def _end(self, batch: list[Entry], outcome: SendOutcome | BaseException) -> SendOutcome:
         if isinstance(outcome, BaseException):
             raise outcome
         if isinstance(outcome, Delivered):
@@ -209,7 +265,7 @@ class FakeSender:
                 self.delivered.extend(batch)
         return outcome
 
-    def send(self, batch: list[Entry]) -> Outcome:
+    def send(self, batch: list[Entry]) -> SendOutcome:
         outcome = self._begin(batch)
         self.gate.wait(GATE_LIMIT_S)
         return self._end(batch, outcome)
@@ -227,7 +283,7 @@ class FakeSender:
 
 
 class AsyncFakeSender(FakeSender):
-    async def send(self, batch: list[Entry]) -> Outcome:  # type: ignore[override]
+    async def send(self, batch: list[Entry]) -> SendOutcome:  # type: ignore[override]
         outcome = self._begin(batch)
         deadline = time.monotonic() + GATE_LIMIT_S
         while not self.gate.is_set() and time.monotonic() < deadline:
@@ -242,7 +298,7 @@ class FileSender(FakeSender):
         super().__init__(**kwargs)
         self.directory = directory
 
-    def send(self, batch: list[Entry]) -> Outcome:
+    def send(self, batch: list[Entry]) -> SendOutcome:
         with open(self.directory / f"delivered-{os.getpid()}.txt", "a") as out:
             out.writelines(f"{i}\n" for i in ids(batch))
         return Delivered()
@@ -282,27 +338,35 @@ MakeBatcher = Callable[..., Batcher]
 @pytest.fixture
 def make_batcher() -> Iterator[MakeBatcher]:
     """``make(sender, **options)``: a Batcher that is released and stopped at teardown."""
-    made: list[tuple[Batcher, FakeSender]] = []
+    made: list[tuple[Batcher, FakeSender, ManualClock | None]] = []
 
-    def make(sender: FakeSender, **overrides: Any) -> Batcher:
-        batcher = Batcher(sender, options(**overrides))
-        made.append((batcher, sender))
+    def make(sender: FakeSender, *, clock: ManualClock | None = None, **overrides: Any) -> Batcher:
+        batcher = Batcher(sender, options(**overrides), clock=clock or Clock())
+        made.append((batcher, sender, clock))
         return batcher
 
     yield make
-    for batcher, sender in made:
+    for batcher, sender, clock in made:
         sender.release()
-        batcher.stop(timeout=2.0)
+        if clock is None:
+            batcher.stop(timeout=2.0)
+        else:
+            stop_on_clock(batcher, clock, 2.0)
 
 
 @asynccontextmanager
-async def async_batcher(sender: FakeSender, **overrides: Any) -> AsyncIterator[AsyncBatcher]:
-    batcher = AsyncBatcher(sender, options(**overrides))
+async def async_batcher(
+    sender: FakeSender, *, clock: ManualClock | None = None, **overrides: Any
+) -> AsyncIterator[AsyncBatcher]:
+    batcher = AsyncBatcher(sender, options(**overrides), clock=clock or Clock())
     try:
         yield batcher
     finally:
         sender.release()
-        await batcher.stop(timeout=2.0)
+        if clock is None:
+            await batcher.stop(timeout=2.0)
+        else:
+            await awaited_on_clock(clock, batcher.stop(timeout=2.0))
 
 
 def enqueue_all(batcher: Batcher | AsyncBatcher, numbers: range, size: int | None = None) -> None:
@@ -386,15 +450,21 @@ def test_flush_at_sends_when_the_count_is_reached(make_batcher: MakeBatcher) -> 
 def test_flush_interval_sends_events_below_flush_at(
     make_batcher: MakeBatcher, after_a_flush: bool
 ) -> None:
-    sender = FakeSender()
-    batcher = make_batcher(sender, flush_at=1000, flush_interval=0.2)
+    clock = ManualClock()
+    sender = FakeSender(now=clock.now)
+    batcher = make_batcher(sender, flush_at=1000, flush_interval=0.2, clock=clock)
     if after_a_flush:  # the worker has drained the queue and is idle
         enqueue_all(batcher, range(100, 101))
         assert batcher.flush(5.0)
-    started = time.monotonic()
+    started = clock.now()
     enqueue_all(batcher, range(3))
-    assert wait_until(lambda: sender.delivered_ids[-3:] == [0, 1, 2], timeout=3.0), (
-        f"nothing sent {time.monotonic() - started:.1f} s after enqueue (flush_interval=0.2)"
+    for step in (0.0, 0.19):  # the worker looks at the clock again at each step
+        clock.advance(step)
+        time.sleep(0.05)
+        assert [i for i in sender.delivered_ids if i < 100] == [], f"sent at +{step} s"
+    clock.advance(0.02)
+    assert wait_until(lambda: sender.delivered_ids[-3:] == [0, 1, 2]), (
+        "nothing sent once flush_interval (0.2 s) had passed"
     )
     assert sender.times[-1] - started >= 0.19
 
@@ -446,13 +516,16 @@ def test_flush_sends_below_flush_at_in_batches_of_max_batch_events(
 def test_a_full_queue_refuses_the_newest(
     make_batcher: MakeBatcher, limit: dict[str, int], size: int | None
 ) -> None:
-    sender, drops = FakeSender(), Listener()
+    # A full queue is sent at once; its events count against the bound until delivered, and
+    # the held sender keeps them undelivered while the last two arrive.
+    sender, drops = FakeSender(blocked=True), Listener()
     batcher = make_batcher(sender, on_drop=drops, **limit)
     enqueue_all(batcher, range(3), size)
     assert [batcher.enqueue(payload(i, size), None) for i in (3, 4)] == [False, False]
     stats = batcher.stats()
     assert (stats.enqueued, stats.dropped, stats.queue_depth) == (3, 2, 3)
     assert drops.drop_ids == [3, 4]
+    sender.gate.set()
     assert batcher.flush(5.0)
     assert sender.delivered_ids == [0, 1, 2]
 
@@ -460,7 +533,7 @@ def test_a_full_queue_refuses_the_newest(
 def test_drops_are_logged_at_most_once_per_interval(
     make_batcher: MakeBatcher, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_batcher, "DROP_LOG_INTERVAL_S", 1.0)
+    monkeypatch.setattr(drops, "DROP_LOG_INTERVAL_S", 1.0)
     # A full queue is sent at once; a sender that hangs keeps the event (and the bound) held.
     batcher = make_batcher(FakeSender(blocked=True), max_queue_events=1)
     enqueue_all(batcher, range(1))
@@ -548,7 +621,7 @@ async def test_async_drops_summed_before_a_stop_are_logged_by_the_stop(
 
 DROP_AT_EXIT_SCRIPT = """
 import asyncio, logging, sys, time
-from session_analytics._batcher import AsyncBatcher, Batcher, BatchingOptions, Delivered
+from session_analytics._batching import AsyncBatcher, Batcher, BatchingOptions, Delivered
 
 logging.basicConfig(stream=sys.stdout, format="%(levelname)s %(message)s")
 mode = sys.argv[1]
@@ -622,18 +695,22 @@ def test_block_waits_for_room_freed_by_a_slow_sender(make_batcher: MakeBatcher) 
 
 
 def test_block_drops_after_block_timeout(make_batcher: MakeBatcher) -> None:
-    drops = Listener()
+    drops, clock = Listener(), ManualClock()
     batcher = make_batcher(
         FakeSender(blocked=True),
         overflow="block",
         block_timeout=0.3,
         max_queue_events=1,
         on_drop=drops,
+        clock=clock,
     )
     enqueue_all(batcher, range(1))
-    started = time.monotonic()
-    assert batcher.enqueue(payload(1), None) is False
-    assert 0.29 <= time.monotonic() - started < 0.3 + MARGIN_S
+    call, thread = on_a_thread(lambda: batcher.enqueue(payload(1), None))
+    assert waits_on(clock, thread, call)
+    clock.advance(0.29)
+    assert still_running(call), "the caller gave up before block_timeout"
+    clock.advance(0.02)
+    assert call.result(timeout=5.0) is False
     assert batcher.stats().dropped == 1
     assert drops.drop_ids == [1]
 
@@ -642,7 +719,7 @@ def test_on_drop_may_call_back_into_the_batcher() -> None:
     # Run apart: if the listener is called with the queue's lock held, the process deadlocks.
     result = run_python(
         """
-        from session_analytics._batcher import Batcher, BatchingOptions, Delivered
+        from session_analytics._batching import Batcher, BatchingOptions, Delivered
 
         class Sender:
             name, deduplicates = "drop", False
@@ -732,11 +809,11 @@ def test_retrying_stops_after_max_retry_time(make_batcher: MakeBatcher) -> None:
 def test_a_retry_after_beyond_max_retry_time_gives_up_without_waiting(
     make_batcher: MakeBatcher,
 ) -> None:
-    errors = Listener()
+    errors, clock = Listener(), ManualClock()  # the clock stands still: no waiting at all
     sender = FakeSender(lambda _: Failed(RuntimeError("429"), retryable=True, retry_after=30.0))
-    batcher = make_batcher(sender, on_error=errors, max_retry_time=0.5, flush_at=1)
+    batcher = make_batcher(sender, on_error=errors, max_retry_time=0.5, flush_at=1, clock=clock)
     enqueue_all(batcher, range(1))
-    assert wait_until(lambda: bool(errors.calls), timeout=0.5 + 2 * MARGIN_S), (
+    assert wait_until(lambda: bool(errors.calls)), (
         "a Retry-After of 30 s held the batch past max_retry_time=0.5"
     )
     assert isinstance(errors.errors[0], GaveUpError)
@@ -775,20 +852,27 @@ def test_possible_duplicates(
 def test_failures_in_a_row_pause_every_send(make_batcher: MakeBatcher, concurrency: int) -> None:
     # A server that is down is not hammered: after max(2, concurrency) failures in a row, no
     # worker sends anything (new batches included) until the back-off delay has passed.
-    sender = FakeSender(always_retryable)
+    sender, clock = FakeSender(always_retryable), ManualClock()
     batcher = make_batcher(
         sender,
         concurrency=concurrency,
         max_batch_events=1,
         retry_initial_delay=0.6,
         retry_max_delay=0.6,
+        clock=clock,
     )
     enqueue_all(batcher, range(20))
-    batcher.flush(0.3)
     threshold = max(2, concurrency)
+    flushing, thread = on_a_thread(lambda: batcher.flush(0.3))
+    assert waits_on(clock, thread, flushing)
+    assert wait_until(lambda: len(sender.attempts) >= threshold)
+    time.sleep(0.05)  # time for sends that should not go out
+    clock.advance(0.31)  # the flush's deadline; the back-off (0.45-0.6 s) still runs
+    flushing.result(timeout=5.0)
     # Sends already taken when the breaker tripped still go; nothing new is taken.
     assert threshold <= len(sender.attempts) < threshold + concurrency
-    assert wait_until(lambda: len(sender.attempts) > threshold, timeout=3.0)
+    clock.advance(0.3)  # the back-off has passed
+    assert wait_until(lambda: len(sender.attempts) > threshold)
     assert batcher.stats().queue_depth >= 20 - 2 * threshold
 
 
@@ -797,7 +881,7 @@ def test_a_delivery_resets_the_failure_count(make_batcher: MakeBatcher) -> None:
     # through, one more failure is not "in a row": the next event goes at once.
     first_try_fails = {0, 1, 2}
 
-    def plan(attempt: int) -> Outcome:
+    def plan(attempt: int) -> SendOutcome:
         batch = sender.attempts[attempt]
         if ids(batch)[0] in first_try_fails and batch not in sender.attempts[:attempt]:
             return always_retryable(attempt)
@@ -839,12 +923,15 @@ def test_stop_without_events_starts_nothing(make_batcher: MakeBatcher) -> None:
 
 
 def test_flush_returns_by_its_deadline_with_what_is_pending(make_batcher: MakeBatcher) -> None:
-    sender = FakeSender(blocked=True)
-    batcher = make_batcher(sender)
+    sender, clock = FakeSender(blocked=True), ManualClock()
+    batcher = make_batcher(sender, clock=clock)
     enqueue_all(batcher, range(3))
-    started = time.monotonic()
-    result = batcher.flush(timeout=0.5)
-    assert 0.49 <= time.monotonic() - started < 0.5 + MARGIN_S
+    flushing, thread = on_a_thread(lambda: batcher.flush(timeout=0.5))
+    assert waits_on(clock, thread, flushing)
+    clock.advance(0.49)
+    assert still_running(flushing), "flush() returned before its deadline"
+    clock.advance(0.02)
+    result = flushing.result(timeout=5.0)
     assert (result.pending, bool(result)) == (3, False)
     sender.release()
     assert batcher.flush(5.0)
@@ -855,7 +942,7 @@ def test_flush_does_not_wait_for_events_queued_after_it(make_batcher: MakeBatche
     hold = {1: threading.Event(), 5: threading.Event()}
 
     class Holding(FakeSender):
-        def send(self, batch: list[Entry]) -> Outcome:
+        def send(self, batch: list[Entry]) -> SendOutcome:
             for i in ids(batch):
                 if i in hold:
                     hold[i].wait(GATE_LIMIT_S)
@@ -889,12 +976,15 @@ def test_flush_does_not_wait_for_events_queued_after_it(make_batcher: MakeBatche
 def test_stop_keeps_its_deadline_and_hands_the_rest_to_on_error(
     make_batcher: MakeBatcher, sender: Callable[[], FakeSender]
 ) -> None:
-    errors = Listener()
-    batcher = make_batcher(sender(), on_error=errors, flush_at=2, max_batch_events=2)
+    errors, clock = Listener(), ManualClock()
+    batcher = make_batcher(sender(), on_error=errors, flush_at=2, max_batch_events=2, clock=clock)
     enqueue_all(batcher, range(5))
-    started = time.monotonic()
-    result = batcher.stop(timeout=0.5)
-    assert 0.49 <= time.monotonic() - started < 0.5 + MARGIN_S
+    stopping, thread = on_a_thread(lambda: batcher.stop(timeout=0.5))
+    assert waits_on(clock, thread, stopping)
+    clock.advance(0.49)
+    assert still_running(stopping), "stop() returned before its deadline"
+    clock.advance(0.02)
+    result = stopping.result(timeout=5.0)
     assert (result.pending, bool(result)) == (5, False)
     assert sorted(errors.error_ids) == [0, 1, 2, 3, 4]
     assert all(isinstance(error, ShutdownError) for error in errors.errors)
@@ -950,13 +1040,21 @@ async def test_async_sends_at_flush_at_and_on_flush() -> None:
 @pytest.mark.anyio
 @pytest.mark.parametrize("after_a_flush", [False, True], ids=["first-events", "after-a-flush"])
 async def test_async_flush_interval_sends_events_below_flush_at(after_a_flush: bool) -> None:
-    sender = AsyncFakeSender()
-    async with async_batcher(sender, flush_interval=0.2) as batcher:
+    clock = ManualClock()
+    sender = AsyncFakeSender(now=clock.now)
+    async with async_batcher(sender, flush_interval=0.2, clock=clock) as batcher:
         if after_a_flush:
             enqueue_all(batcher, range(100, 101))
             assert await batcher.flush(5.0)
+        started = clock.now()
         enqueue_all(batcher, range(2))
-        assert await await_until(lambda: sender.delivered_ids[-2:] == [0, 1], timeout=3.0)
+        for step in (0.0, 0.19):  # the worker looks at the clock again at each step
+            clock.advance(step)
+            await asyncio.sleep(0.05)
+            assert [i for i in sender.delivered_ids if i < 100] == [], f"sent at +{step} s"
+        clock.advance(0.02)
+        assert await await_until(lambda: sender.delivered_ids[-2:] == [0, 1])
+        assert sender.times[-1] - started >= 0.19
 
 
 @pytest.mark.anyio
@@ -973,24 +1071,32 @@ async def test_async_retries_then_reports_a_refusal() -> None:
 
 @pytest.mark.anyio
 async def test_async_flush_returns_by_its_deadline() -> None:
-    sender = AsyncFakeSender(blocked=True)
-    async with async_batcher(sender) as batcher:
+    sender, clock = AsyncFakeSender(blocked=True), ManualClock()
+    async with async_batcher(sender, clock=clock) as batcher:
         enqueue_all(batcher, range(2))
-        started = time.monotonic()
-        result = await batcher.flush(0.3)
-        assert 0.29 <= time.monotonic() - started < 0.3 + MARGIN_S
+        flushing = asyncio.ensure_future(batcher.flush(0.3))
+        await asyncio.sleep(0.05)  # the flush has read its deadline
+        clock.advance(0.29)
+        await asyncio.sleep(0.05)
+        assert not flushing.done(), "flush() returned before its deadline"
+        clock.advance(0.02)
+        result = await asyncio.wait_for(flushing, 5.0)
         assert (result.pending, bool(result)) == (2, False)
 
 
 @pytest.mark.anyio
 async def test_async_stop_keeps_its_deadline_and_hands_the_rest_to_on_error() -> None:
-    errors = Listener()
+    errors, clock = Listener(), ManualClock()
     sender = AsyncFakeSender(always_retryable)
-    async with async_batcher(sender, on_error=errors, flush_at=1) as batcher:
+    async with async_batcher(sender, on_error=errors, flush_at=1, clock=clock) as batcher:
         enqueue_all(batcher, range(3))
-        started = time.monotonic()
-        result = await batcher.stop(0.5)
-        assert 0.49 <= time.monotonic() - started < 0.5 + MARGIN_S
+        stopping = asyncio.ensure_future(batcher.stop(0.5))
+        await asyncio.sleep(0.05)  # the stop has read its deadline
+        clock.advance(0.49)
+        await asyncio.sleep(0.05)
+        assert not stopping.done(), "stop() returned before its deadline"
+        clock.advance(0.02)
+        result = await asyncio.wait_for(stopping, 5.0)
         assert result.pending == 3
         assert sorted(errors.error_ids) == [0, 1, 2]
         assert all(isinstance(error, ShutdownError) for error in errors.errors)
@@ -1073,7 +1179,8 @@ def test_a_stopped_client_stays_stopped_in_a_forked_child(make_batcher: MakeBatc
 
 MULTIPROCESSING_CHILD = """
 import multiprocessing, sys
-from session_analytics._batcher import Batcher, BatchingOptions, Delivered, decode
+from session_analytics._batching import Batcher, BatchingOptions, Delivered
+from session_analytics._batching.outcome import decode
 from session_analytics import _json
 
 out = sys.argv[1]
@@ -1138,8 +1245,9 @@ def test_a_forked_child_makes_other_event_ids(tmp_path: Path) -> None:
 # ---- the exit hook ----------------------------------------------------------------------------
 
 EXIT_SCRIPT = """
-import sys, time
-from session_analytics._batcher import Batcher, BatchingOptions, Delivered, Failed, decode
+import sys, threading, time
+from session_analytics._batching import Batcher, BatchingOptions, Delivered, Failed, ManualClock
+from session_analytics._batching.outcome import decode
 from session_analytics import _json
 
 mode, out = sys.argv[1], sys.argv[2]
@@ -1160,13 +1268,27 @@ class Sender:
 def on_error(events, error):
     write(type(error).__name__ + " " + " ".join(str(e["i"]) for e in events))
 
+clock = ManualClock()
+
+def move_clock():
+    # The exit drain (on the main thread) waits on the clock: move it to just before the drain's
+    # deadline, say so, then past it.
+    while threading.main_thread().ident not in clock.waiters:
+        time.sleep(0.005)
+    time.sleep(0.05)
+    clock.advance(0.49)
+    time.sleep(0.05)
+    write("before-the-deadline")
+    clock.advance(0.02)
+
 batcher = Batcher(Sender(), BatchingOptions(
     flush_at=1000, flush_interval=3600, shutdown_timeout=0.5, on_error=on_error,
     retry_initial_delay=0.01, retry_max_delay=0.05,
-))
+), clock=clock)
 for i in range(20):
     batcher.enqueue(_json.dumps({"i": i}), None)
-print(time.monotonic(), flush=True)  # the script's end; the exit hook runs after this
+if mode == "fail":
+    threading.Thread(target=move_clock, daemon=True).start()
 """
 
 
@@ -1180,10 +1302,13 @@ def test_the_exit_hook_delivers_what_is_queued(tmp_path: Path) -> None:
 def test_the_exit_hook_keeps_shutdown_timeout_and_reports_the_rest(tmp_path: Path) -> None:
     out = tmp_path / "errors.txt"
     result = run_python(EXIT_SCRIPT, "fail", str(out))
-    ended = time.monotonic()  # CLOCK_MONOTONIC: the same clock in both processes on Linux
     assert result.returncode == 0, result.stderr
-    assert ended - float(result.stdout.split()[-1]) < 0.5 + 1.5
-    assert out.read_text().split() == ["ShutdownError", *[str(i) for i in range(20)]]
+    # Nothing handed over before the deadline (shutdown_timeout); everything once it passed.
+    assert out.read_text().split() == [
+        "before-the-deadline",
+        "ShutdownError",
+        *[str(i) for i in range(20)],
+    ]
 
 
 # ---- the spool --------------------------------------------------------------------------------

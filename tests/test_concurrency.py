@@ -1,5 +1,5 @@
-"""The adaptive number of requests in flight (``session_analytics._concurrency``) and the batcher
-that obeys it.
+"""The adaptive number of requests in flight (``session_analytics._batching.concurrency``) and
+the batcher that obeys it.
 
 The limit's rules are pure: tests feed it clock readings. A small simulation of a server that
 allows a fixed rate (a token bucket, as the sandbox's limiter and the real API have) checks the
@@ -22,16 +22,16 @@ from typing import Any
 import pytest
 
 from session_analytics import _json
-from session_analytics._batcher import (
+from session_analytics._batching import (
     AsyncBatcher,
     Batcher,
     BatchingOptions,
     Delivered,
     Entry,
     Failed,
-    Outcome,
+    SendOutcome,
 )
-from session_analytics._concurrency import (
+from session_analytics._batching.concurrency import (
     FAILURE_CUT,
     HOLD_ROUND_TRIPS,
     RATE_LIMITED_CUT,
@@ -231,7 +231,7 @@ class RoundTripSender:
     name = "roundtrip"
     deduplicates = True
 
-    def __init__(self, rtt: float, answer: Callable[[list[Entry]], Outcome] | None = None):
+    def __init__(self, rtt: float, answer: Callable[[list[Entry]], SendOutcome] | None = None):
         self.rtt = rtt
         self.answer = answer or (lambda batch: Delivered())
         self.lock = threading.Lock()
@@ -249,7 +249,7 @@ class RoundTripSender:
         with self.lock:
             self.flying -= 1
 
-    def send(self, batch: list[Entry]) -> Outcome:
+    def send(self, batch: list[Entry]) -> SendOutcome:
         self._begin(batch)
         time.sleep(self.rtt)
         self._end()
@@ -257,7 +257,7 @@ class RoundTripSender:
 
 
 class AsyncRoundTripSender(RoundTripSender):
-    async def send(self, batch: list[Entry]) -> Outcome:  # type: ignore[override]
+    async def send(self, batch: list[Entry]) -> SendOutcome:  # type: ignore[override]
         self._begin(batch)
         await asyncio.sleep(self.rtt)
         self._end()
@@ -304,7 +304,7 @@ def test_without_a_backlog_it_stays_at_the_floor() -> None:
 
 
 def test_rate_limiting_answers_bring_the_limit_down() -> None:
-    def answer(batch: list[Entry]) -> Outcome:
+    def answer(batch: list[Entry]) -> SendOutcome:
         return Failed(RuntimeError("429"), retryable=True, retry_after=0.05)
 
     sender = RoundTripSender(0.02, answer)
@@ -350,7 +350,7 @@ def anyio_backend() -> str:
 def test_after_a_lost_answer_batches_shrink_and_grow_back() -> None:
     lost = threading.Event()
 
-    def answer(batch: list[Entry]) -> Outcome:
+    def answer(batch: list[Entry]) -> SendOutcome:
         if not lost.is_set():
             lost.set()  # the first answer is lost: the batch may have arrived
             return Failed(RuntimeError("reset"), retryable=True, maybe_delivered=True)

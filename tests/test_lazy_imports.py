@@ -82,7 +82,7 @@ def test_importing_the_package_loads_no_client_and_no_httpx() -> None:
             return [name for name in names if sys.modules.get(name) is not None]
 
         from session_analytics import fullstory
-        client = ("httpx", "session_analytics._batcher", "session_analytics.fullstory._client")
+        client = ("httpx", "session_analytics._batching", "session_analytics.fullstory._client")
         at_import = present(*client)
         from session_analytics.fullstory import FullStory
         at_first_use = present("httpx", "session_analytics.fullstory._client", *sys.argv[1:])

@@ -446,7 +446,7 @@ def test_the_exit_hook_finishes_a_close_interrupted_in_process() -> None:
     code = textwrap.dedent(
         """
         import threading, _thread
-        from session_analytics._batcher import Batcher, BatchingOptions, Delivered
+        from session_analytics._batching import Batcher, BatchingOptions, Delivered
 
         gate = threading.Event()
 

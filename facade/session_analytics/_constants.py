@@ -48,7 +48,7 @@ RETRY_COUNT_HEADER = "Session-Analytics-Retry-Count"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 INTEGRATION_SOURCE_HEADER = "Integration-Source"
 
-# Requests in flight for the event batchers: adaptive between these (see _concurrency.py).
+# Requests in flight for the event batchers: adaptive between these (see _batching/concurrency.py).
 # track() sends one event per request: its ceiling keeps 1,000 events/s at 150 ms in reach.
 TRACK_MIN_CONCURRENCY = 4
 TRACK_MAX_CONCURRENCY = 160

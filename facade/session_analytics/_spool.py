@@ -14,7 +14,7 @@ connection (not even to close it: that could checkpoint and remove the parent's 
 it opens its own file on its first event, on its own thread.
 
 When the disk is full (or the file cannot be written), the batcher stops writing to the spool and
-keeps events in memory only (see ``_batcher``); reading and unlinking still work there.
+keeps events in memory only (see ``_batching.backlog``); reading and unlinking still work there.
 
 Durability: WAL journal with ``synchronous=NORMAL``. Every accepted event is committed before
 ``event()``/``track()`` returns, so a killed process (SIGKILL, OOM kill, crash) loses nothing it

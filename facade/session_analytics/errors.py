@@ -318,3 +318,18 @@ __all__ = [
     "SmartlookProjectError",
     "is_fs_error",
 ]
+
+
+# ---- the event batcher: events not delivered ---------------------------------------------------
+# Handed to ``on_error`` with the events they concern (see ``BatchingOptions.on_error``).
+
+
+class ShutdownError(Exception):
+    """The batcher stopped before these events were confirmed delivered."""
+
+
+class GaveUpError(Exception):
+    """A batch kept failing for ``max_retry_time`` seconds; the last error is the cause."""
+
+
+__all__ += ["GaveUpError", "ShutdownError"]

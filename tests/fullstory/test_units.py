@@ -40,7 +40,7 @@ from fullstory_api.models import (
     JobStatusResponse,
 )
 from fullstory_api.types import UNSET
-from session_analytics._batcher import Failed
+from session_analytics._batching import Failed
 from session_analytics._retry import RetryDecision as Decision
 from session_analytics._retry import RetryPolicy, maybe_delivered, parse_retry_after
 from session_analytics._transport import CallScope

@@ -21,9 +21,12 @@ from typing import Any
 import pytest
 
 from session_analytics import smartlook
-from session_analytics._batcher import ShutdownError
 from session_analytics._constants import SMARTLOOK_CHECK_TIMEOUT_S
-from session_analytics.errors import SmartlookInvalidArgumentError, SmartlookProjectError
+from session_analytics.errors import (
+    ShutdownError,
+    SmartlookInvalidArgumentError,
+    SmartlookProjectError,
+)
 from session_analytics.sandbox import Sandbox
 from session_analytics.smartlook import BatchingOptions, Smartlook
 

@@ -36,8 +36,9 @@ import pytest
 
 from session_analytics import _outage as outage_log
 from session_analytics import smartlook
-from session_analytics._batcher import GaveUpError, ShutdownError
 from session_analytics.errors import (
+    GaveUpError,
+    ShutdownError,
     SmartlookConnectionError,
     SmartlookError,
     SmartlookInvalidArgumentError,

@@ -10,7 +10,6 @@ import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from .._batcher import GaveUpError
 from ..errors import (
     FSConnectionError,
     FSError,
@@ -18,6 +17,7 @@ from ..errors import (
     FSMaxRetryError,
     FSTimeoutError,
     FSUnauthorizedError,
+    GaveUpError,
     InvalidArgumentError,
     SmartlookConnectionError,
     SmartlookError,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from fullstory_api import models
 
-    from .._batcher import BatcherStats, BatchingOptions, FlushResult
+    from .._batching import BatcherStats, BatchingOptions, FlushResult
     from ._calls import ApiResponse
     from ._client import AsyncFullStory, FullStory, init
     from ._events import AsyncEvents, Events
@@ -60,9 +60,9 @@ _LAZY_HOMES = {
     "AsyncUsers": "_users",
     "Users": "_users",
     "ApiResponse": "session_analytics.fullstory._calls",
-    "BatcherStats": "session_analytics._batcher",
-    "BatchingOptions": "session_analytics._batcher",
-    "FlushResult": "session_analytics._batcher",
+    "BatcherStats": "session_analytics._batching",
+    "BatchingOptions": "session_analytics._batching",
+    "FlushResult": "session_analytics._batching",
     "AsyncBatchJob": "_jobs",
     "BatchJob": "_jobs",
     "BatchJobOptions": "_jobs",

@@ -12,7 +12,8 @@ import httpx
 
 import fullstory_api
 
-from .._batcher import AsyncBatcher, Batcher, BatcherStats, BatchingOptions, FlushResult
+from .. import _process
+from .._batching import AsyncBatcher, Batcher, BatcherStats, BatchingOptions, FlushResult
 from .._constants import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_S
 from .._direct_post import DirectPost, uses_proxy
 from .._http_client import (
@@ -165,7 +166,11 @@ class FullStory(_Base):
         self._http: httpx.Client = self._make_http()
         self.raw.set_httpx_client(self._http)
         self._direct = self._make_direct(False)
-        self._batcher = Batcher(TrackSender(self), _batching(batching))
+        sender = TrackSender(self)
+        self._batcher = Batcher(sender, _batching(batching))
+        # A forked child: the sender starts afresh, and the client dials its own connections.
+        _process.after_fork_in_child(sender.after_fork)
+        _process.after_fork_in_child(self._after_fork)
         self._batcher.release = self._release
         self.users = Users(self)
         self.events = Events(self)
@@ -255,7 +260,11 @@ class AsyncFullStory(_Base):
         self._http: httpx.AsyncClient = self._make_http()
         self.raw.set_async_httpx_client(self._http)
         self._direct = self._make_direct(True)
-        self._batcher = AsyncBatcher(AsyncTrackSender(self), _batching(batching))
+        sender = AsyncTrackSender(self)
+        self._batcher = AsyncBatcher(sender, _batching(batching))
+        # A forked child: the sender starts afresh, and the client dials its own connections.
+        _process.after_fork_in_child(sender.after_fork)
+        _process.after_fork_in_child(self._after_fork)
         self._batcher.release = self._arelease
         self.users = AsyncUsers(self)
         self.events = AsyncEvents(self)

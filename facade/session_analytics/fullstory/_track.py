@@ -17,7 +17,7 @@ import httpx
 
 from .. import _json
 from .. import _properties as props
-from .._batcher import BatchingOptions, Delivered, Entry, Failed, Outcome
+from .._batching import BatchingOptions, Delivered, Entry, Failed, SendOutcome
 from .._constants import IDEMPOTENCY_HEADER, TRACK_MAX_CONCURRENCY, TRACK_MIN_CONCURRENCY
 from .._direct_post import Answer
 from .._outage import FailureLog
@@ -163,7 +163,7 @@ class TrackSender:
         self._client = client
         self._failures = FailureLog(self.logger, "fullstory: track()")  # once per outage
 
-    def send(self, batch: list[Entry]) -> Outcome:
+    def send(self, batch: list[Entry]) -> SendOutcome:
         payload, key, _ = batch[0]
         direct = self._client._direct
         if direct is not None:
@@ -181,13 +181,13 @@ class TrackSender:
                 result = error
         return self._record(send_outcome(scope, result))
 
-    def _answered(self, answer: Answer) -> Outcome:
+    def _answered(self, answer: Answer) -> SendOutcome:
         if is_delivered(answer.status):
             self._failures.succeeded()
             return DELIVERED
         return self._record(send_outcome(CallScope(), answer.response()))
 
-    def _record(self, result: Outcome) -> Outcome:
+    def _record(self, result: SendOutcome) -> SendOutcome:
         """Tell the failure log how a send went (a refusal is no outage: on_error has it)."""
         if isinstance(result, Delivered):
             self._failures.succeeded()
@@ -197,11 +197,10 @@ class TrackSender:
 
     def after_fork(self) -> None:
         self._failures = FailureLog(self.logger, "fullstory: track()")
-        self._client._after_fork()
 
 
 class AsyncTrackSender(TrackSender):
-    async def send(self, batch: list[Entry]) -> Outcome:  # type: ignore[override]
+    async def send(self, batch: list[Entry]) -> SendOutcome:  # type: ignore[override]
         payload, key, _ = batch[0]
         direct = self._client._direct
         if direct is not None:
@@ -230,7 +229,7 @@ def client_headers(key: str | None) -> dict[str, str]:
     return {"Content-Type": "application/json", IDEMPOTENCY_HEADER: key or ""}
 
 
-def send_outcome(scope: CallScope, result: httpx.Response | BaseException) -> Outcome:
+def send_outcome(scope: CallScope, result: httpx.Response | BaseException) -> SendOutcome:
     """What one send of an event came to, told as FullStory errors."""
     judgement = judge(result)
     if judgement.delivered:

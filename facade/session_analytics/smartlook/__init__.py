@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from .._batcher import BatcherStats, BatchingOptions, FlushResult
+from .._batching import BatcherStats, BatchingOptions, FlushResult
 from ..errors import SmartlookError
 from ._client import AsyncSmartlook, Smartlook
 from ._sender import Project

@@ -15,7 +15,8 @@ import httpx
 
 from smartlook_api import Client as SmartlookApiClient
 
-from .._batcher import AsyncBatcher, Batcher, BatcherStats, BatchingOptions, FlushResult
+from .. import _process
+from .._batching import AsyncBatcher, Batcher, BatcherStats, BatchingOptions, FlushResult
 from .._constants import SMARTLOOK_CHECK_MAX_RETRIES, SMARTLOOK_CHECK_TIMEOUT_S, SMARTLOOK_TIMEOUT_S
 from .._http_client import async_client, sync_client, warn_shared_client_after_fork
 from .._outage import FailureLog
@@ -203,6 +204,9 @@ class Smartlook(_Base):
         )  # fmt: skip
         self._sender = SmartlookSender(self)
         self._batcher = Batcher(self._sender, options)
+        # A forked child: the sender starts afresh, and the client dials its own connections.
+        _process.after_fork_in_child(self._sender.after_fork)
+        _process.after_fork_in_child(self._after_fork)
         if check:
             found = self._check_within(check_timeout)
             if isinstance(found, SmartlookProjectError):
@@ -308,7 +312,11 @@ class AsyncSmartlook(_Base):
             key, host, flush_interval_millis, log_level, timeout, batching,
             async_client, http_client, transport,
         )  # fmt: skip
-        self._batcher = AsyncBatcher(AsyncSmartlookSender(self), options)
+        sender = AsyncSmartlookSender(self)
+        self._batcher = AsyncBatcher(sender, options)
+        # A forked child: the sender starts afresh, and the client dials its own connections.
+        _process.after_fork_in_child(sender.after_fork)
+        _process.after_fork_in_child(self._after_fork)
 
     async def check(self) -> Project:
         """Do the check handshake now.

@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 import httpx
 
-from .._batcher import Delivered, Entry, Failed, Outcome
+from .._batching import Delivered, Entry, Failed, SendOutcome
 from .._outcome import Failure, describe, judge, judge_exception, judge_status
 from .._retry import is_retryable_status
 from .._transport import call_scope
@@ -110,7 +110,7 @@ def events_request(project: Project, batch: list[Entry]) -> dict[str, Any]:
     }
 
 
-def send_outcome(result: httpx.Response | BaseException) -> Outcome:
+def send_outcome(result: httpx.Response | BaseException) -> SendOutcome:
     """What one send of a batch came to, told as Smartlook errors."""
     judgement = judge(result)
     if judgement.delivered:
@@ -183,7 +183,7 @@ class SmartlookSender:
             return self._check()
         return last
 
-    def send(self, batch: list[Entry]) -> Outcome:
+    def send(self, batch: list[Entry]) -> SendOutcome:
         project = self._client._project
         if project is None:
             pending = self.pending_check
@@ -202,7 +202,7 @@ class SmartlookSender:
                 result = error
         return self._record(send_outcome(result))
 
-    def _record(self, outcome: Outcome) -> Outcome:
+    def _record(self, outcome: SendOutcome) -> SendOutcome:
         """Tell the client's failure log how a send went (a refusal is no outage: on_error has
         it)."""
         if isinstance(outcome, Delivered):
@@ -214,11 +214,10 @@ class SmartlookSender:
     def after_fork(self) -> None:
         self._lock = threading.Lock()
         self.pending_check = None  # the parent's thread: not in this process
-        self._client._after_fork()
 
 
 class AsyncSmartlookSender(SmartlookSender):
-    async def send(self, batch: list[Entry]) -> Outcome:  # type: ignore[override]
+    async def send(self, batch: list[Entry]) -> SendOutcome:  # type: ignore[override]
         project = self._client._project
         if project is None:
             with call_scope(max_retries=0):  # one attempt: the batcher retries the batch

@@ -12,7 +12,7 @@ from typing import Any
 import attrs
 import httpx
 
-from .._batcher import BatchingOptions
+from .._batching import BatchingOptions
 from .._constants import (
     SMARTLOOK_FLUSH_INTERVAL_ENV,
     SMARTLOOK_FLUSH_INTERVAL_MS,
