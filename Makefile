@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SPECS := $(filter-out %.config.yaml,$(wildcard openapi/*.yaml))
 
 .DEFAULT_GOAL := help
-.PHONY: help setup regenerate check-generated validate-specs lint format typecheck test test-fast check \
+.PHONY: help setup regenerate check-generated validate-specs lint format typecheck test test-all check \
 	demo sandbox bench soak clean
 
 help:  ## list the targets
@@ -40,13 +40,13 @@ format: $(STAMP)  ## ruff: fix what can be fixed and format
 typecheck: $(STAMP)  ## mypy --strict over the facade and the generated clients
 	$(BIN)/mypy facade/session_analytics generated/fullstory_api generated/smartlook_api
 
-test: $(STAMP)  ## run the whole test suite
-	$(BIN)/python -m pytest
-
-test-fast: $(STAMP)  ## the suite without the slow tests (real servers, signals, big inputs)
+test: $(STAMP)  ## the test suite without the slow tests (soaks, real servers, signals, big inputs)
 	$(BIN)/python -m pytest -m "not slow"
 
-check: validate-specs check-generated lint typecheck test  ## everything CI runs
+test-all: $(STAMP)  ## the whole test suite, slow tests included (what make check runs)
+	$(BIN)/python -m pytest
+
+check: validate-specs check-generated lint typecheck test-all  ## everything CI runs
 
 demo: $(STAMP)  ## start a sandbox, run examples/quickstart.py against it end to end, stop it
 	$(BIN)/python scripts/demo.py
