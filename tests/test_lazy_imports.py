@@ -28,7 +28,7 @@ def loaded(*prefixes):
 NOT_AT_IMPORT = [
     "fullstory_api.models",
     "session_analytics.fullstory._jobs",
-    "session_analytics.fullstory._import",
+    "session_analytics.fullstory._jobs.import_",
     "session_analytics.cli",
     "rich",
     "click",
@@ -39,11 +39,11 @@ LAZY = {
     "BatchJob": "session_analytics.fullstory._jobs",
     "BatchJobOptions": "session_analytics.fullstory._jobs",
     "BatchJobResult": "session_analytics.fullstory._jobs",
-    "ImportChunk": "session_analytics.fullstory._import",
-    "ImportFailure": "session_analytics.fullstory._import",
-    "ImportProgress": "session_analytics.fullstory._import",
-    "ImportResult": "session_analytics.fullstory._import",
-    "ImportStopped": "session_analytics.fullstory._import",
+    "ImportChunk": "session_analytics.fullstory._jobs",
+    "ImportFailure": "session_analytics.fullstory._jobs",
+    "ImportProgress": "session_analytics.fullstory._jobs",
+    "ImportResult": "session_analytics.fullstory._jobs",
+    "ImportStopped": "session_analytics.fullstory._jobs",
 }
 
 

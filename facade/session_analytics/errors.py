@@ -37,7 +37,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 if TYPE_CHECKING:
-    from .fullstory._import import ImportStopped
+    from .fullstory._jobs.import_ import ImportStopped
 
 
 class FSErrorName(str, enum.Enum):

@@ -19,8 +19,17 @@ if TYPE_CHECKING:
     from ._calls import ApiResponse
     from ._client import AsyncFullStory, FullStory, init
     from ._events import AsyncEvents, Events
-    from ._import import ImportChunk, ImportFailure, ImportProgress, ImportResult, ImportStopped
-    from ._jobs import AsyncBatchJob, BatchJob, BatchJobOptions, BatchJobResult
+    from ._jobs import (
+        AsyncBatchJob,
+        BatchJob,
+        BatchJobOptions,
+        BatchJobResult,
+        ImportChunk,
+        ImportFailure,
+        ImportProgress,
+        ImportResult,
+        ImportStopped,
+    )
     from ._users import AsyncUsers, Users
 
 __all__ = [
@@ -67,11 +76,11 @@ _LAZY_HOMES = {
     "BatchJob": "_jobs",
     "BatchJobOptions": "_jobs",
     "BatchJobResult": "_jobs",
-    "ImportChunk": "_import",
-    "ImportFailure": "_import",
-    "ImportProgress": "_import",
-    "ImportResult": "_import",
-    "ImportStopped": "_import",
+    "ImportChunk": "_jobs",
+    "ImportFailure": "_jobs",
+    "ImportProgress": "_jobs",
+    "ImportResult": "_jobs",
+    "ImportStopped": "_jobs",
 }
 
 
@@ -82,11 +91,9 @@ def _publish(value: Any) -> None:
 
 
 def _load(home: str) -> None:
-    """Import ``._jobs`` or ``._import`` and publish its public names here (as attributes of
-    the package, named as living in it). The package's own modules get these names from here
-    too (``from . import BatchJob``), so they are published whoever asks first."""
-    if home == "_import":
-        _load("_jobs")  # _import builds on _jobs
+    """Import ``._jobs`` (say) and publish its public names here (as attributes of the package,
+    named as living in it). The package's own modules get these names from here too
+    (``from . import BatchJob``), so they are published whoever asks first."""
     module = importlib.import_module(home if "." in home else f"{__name__}.{home}")
     for name, where in _LAZY_HOMES.items():
         if where == home and name not in globals():

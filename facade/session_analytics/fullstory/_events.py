@@ -25,14 +25,13 @@ if TYPE_CHECKING:
     )
 
     from ._client import AsyncFullStory, FullStory
-    from ._import import ImportResult, importer
-    from ._jobs import AsyncBatchJob, BatchJob, BatchJobOptions
+    from ._jobs import AsyncBatchJob, BatchJob, BatchJobOptions, ImportResult, importer
 
     EventIn: TypeAlias = CreateEventRequest | dict[str, Any]
     EventJob: TypeAlias = BatchJob[BatchCreateEventsResponse, FailedEventsImport]
     AsyncEventJob: TypeAlias = AsyncBatchJob[BatchCreateEventsResponse, FailedEventsImport]
 else:
-    from ._users import importer  # imports _import on first use
+    from ._users import importer  # imports _jobs on first use
 
 Listener = Callable[..., Any]
 

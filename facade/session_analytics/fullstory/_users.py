@@ -27,8 +27,7 @@ if TYPE_CHECKING:
     )
 
     from ._client import AsyncFullStory, FullStory
-    from ._import import ImportResult, importer
-    from ._jobs import AsyncBatchJob, BatchJob, BatchJobOptions
+    from ._jobs import AsyncBatchJob, BatchJob, BatchJobOptions, ImportResult, importer
 
     UserIn: TypeAlias = CreateUserRequest | UpdateUserRequest | dict[str, Any]
     UserJob: TypeAlias = BatchJob[BatchUserImportResponse, FailedUserImport]
@@ -36,11 +35,11 @@ if TYPE_CHECKING:
 else:
 
     def importer(*args, **kwargs):
-        """``_import.importer``, imported by the first ``import_()``."""
+        """``_jobs.importer``, imported by the first ``import_()``."""
         from . import _load
 
-        _load("_import")  # the package publishes ImportResult & co. whoever imports them first
-        from ._import import importer
+        _load("_jobs")  # the package publishes ImportResult & co. whoever imports them first
+        from ._jobs import importer
 
         return importer(*args, **kwargs)
 

@@ -35,9 +35,9 @@ import attrs
 
 from fullstory_api.models import JobResultsPending, JobStatus, JobStatusResponse
 
-from .. import _constants as C
-from .._transport import new_idempotency_key
-from ..errors import (
+from ... import _constants as C
+from ..._transport import new_idempotency_key
+from ...errors import (
     FSError,
     FSIdempotencyKeyReusedError,
     FSInvalidArgumentError,
@@ -45,10 +45,10 @@ from ..errors import (
     FSRateLimitedError,
     FSUnknownError,
 )
-from . import _requests as R
-from ._calls import ApiResponse
-from ._flow import Emit, Finished, Flow, Request, Sleep, Start, Wait, can_overlap
-from ._jobs import RETRYABLE_POLL_ERRORS, BatchJobOptions, _count, poll_backoff
+from .. import _requests as R
+from .._calls import ApiResponse
+from .._flow import Emit, Finished, Flow, Request, Sleep, Start, Wait, can_overlap
+from .batch_job import RETRYABLE_POLL_ERRORS, BatchJobOptions, _count, poll_backoff
 
 Listener = Callable[..., Any]
 logger = logging.getLogger("session_analytics")

@@ -27,9 +27,9 @@ import attrs
 from fullstory_api.models import JobMetadata, JobResultsPending, JobStatus, JobStatusResponse
 from fullstory_api.types import Unset
 
-from .. import _constants as C
-from .._transport import new_idempotency_key
-from ..errors import (
+from ... import _constants as C
+from ..._transport import new_idempotency_key
+from ...errors import (
     FSConnectionError,
     FSError,
     FSInvalidArgumentError,
@@ -39,14 +39,14 @@ from ..errors import (
     FSTimeoutError,
     FSUnknownError,
 )
-from . import _requests as R
-from ._calls import ApiResponse, run_async, run_sync
-from ._flow import Emit, Flow, Request, Sleep, call_listener, drive_async, drive_sync
+from .. import _requests as R
+from .._calls import ApiResponse, run_async, run_sync
+from .._flow import Emit, Flow, Request, Sleep, call_listener, drive_async, drive_sync
 
 if TYPE_CHECKING:
     import asyncio
 
-    from ._client import AsyncFullStory, FullStory
+    from .._client import AsyncFullStory, FullStory
 
 I = TypeVar("I")  # noqa: E741 - an imported item
 F = TypeVar("F")  # a failed item
