@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from fullstory_api import models
 
     from .._batcher import BatcherStats, BatchingOptions, FlushResult
+    from ..errors import ImportChunk, ImportFailure, ImportStopped
     from ._calls import ApiResponse
     from ._client import AsyncFullStory, FullStory, init
     from ._events import AsyncEvents, Events
@@ -24,11 +25,8 @@ if TYPE_CHECKING:
         BatchJob,
         BatchJobOptions,
         BatchJobResult,
-        ImportChunk,
-        ImportFailure,
         ImportProgress,
         ImportResult,
-        ImportStopped,
     )
     from ._users import AsyncUsers, Users
 
@@ -59,7 +57,8 @@ __all__ = [
 # Imported on first use, not with the package: importing it costs nothing (a script or a
 # command line that may not send anything does not pay for httpx); the first use of a name loads
 # what it needs, and no more (the client leaves the generated models, batch jobs and import_()
-# to the first call that needs them).
+# to the first call that needs them). What a stopped import leaves lives in ``errors``, with every
+# other class a user can catch or receive.
 _LAZY_HOMES = {
     "AsyncFullStory": "_client",
     "FullStory": "_client",
@@ -76,11 +75,11 @@ _LAZY_HOMES = {
     "BatchJob": "_jobs",
     "BatchJobOptions": "_jobs",
     "BatchJobResult": "_jobs",
-    "ImportChunk": "_jobs",
-    "ImportFailure": "_jobs",
     "ImportProgress": "_jobs",
     "ImportResult": "_jobs",
-    "ImportStopped": "_jobs",
+    "ImportChunk": "session_analytics.errors",
+    "ImportFailure": "session_analytics.errors",
+    "ImportStopped": "session_analytics.errors",
 }
 
 

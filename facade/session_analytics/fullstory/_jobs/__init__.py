@@ -3,24 +3,14 @@
 """
 
 from .batch_job import AsyncBatchJob, BatchJob, BatchJobOptions, BatchJobResult
-from .import_ import (
-    ImportChunk,
-    ImportFailure,
-    ImportProgress,
-    ImportResult,
-    ImportStopped,
-    importer,
-)
+from .import_ import ImportProgress, ImportResult, importer
 
 __all__ = [
     "AsyncBatchJob",
     "BatchJob",
     "BatchJobOptions",
     "BatchJobResult",
-    "ImportChunk",
-    "ImportFailure",
     "ImportProgress",
     "ImportResult",
-    "ImportStopped",
     "importer",
 ]
