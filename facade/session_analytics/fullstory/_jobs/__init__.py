@@ -1,9 +1,14 @@
-"""FullStory batch import jobs: ``batch_create()`` jobs (``batch_job``) and ``import_()``
-(``import_``). Imported on first use, with the names the package publishes.
+"""FullStory batch import jobs: ``batch_create()`` jobs and ``import_()``.
+
+One status-poll reader (``polling``) and one walk through result pages (``paging``) serve both
+the batch job's lifecycle (``batch_job``) and the import (``import_``); ``results`` and
+``options`` hold what goes in and comes out. Imported on first use, with the names it publishes.
 """
 
-from .batch_job import AsyncBatchJob, BatchJob, BatchJobOptions, BatchJobResult
-from .import_ import ImportProgress, ImportResult, importer
+from .batch_job import AsyncBatchJob, BatchJob
+from .import_ import importer
+from .options import BatchJobOptions
+from .results import BatchJobResult, ImportProgress, ImportResult
 
 __all__ = [
     "AsyncBatchJob",

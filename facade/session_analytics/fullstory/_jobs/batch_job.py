@@ -9,39 +9,32 @@ items. With ``collect_results=False`` nothing is held in memory: stream the resu
 with ``iter_imports()`` / ``iter_errors()``.
 
 The lifecycle is one IO-free flow (:meth:`_JobCore.flow`), driven by a thread for
-:class:`BatchJob` and by an asyncio task for :class:`AsyncBatchJob`.
+:class:`BatchJob` and by an asyncio task for :class:`AsyncBatchJob`; it reads its status polls
+with :mod:`.polling` and its results with :mod:`.paging`, as ``iter_imports()`` /
+``iter_errors()`` and ``import_()`` do.
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
-import math
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
-import attrs
-
-from fullstory_api.models import JobMetadata, JobResultsPending, JobStatus, JobStatusResponse
-from fullstory_api.types import Unset
+from fullstory_api.models import JobMetadata, JobStatus, JobStatusResponse
 
 from ... import _constants as C
 from ..._transport import new_idempotency_key
-from ...errors import (
-    FSConnectionError,
-    FSError,
-    FSInvalidArgumentError,
-    FSMaxRetryError,
-    FSRateLimitedError,
-    FSServerError,
-    FSTimeoutError,
-    FSUnknownError,
-)
-from .. import _requests as R
-from .._calls import ApiResponse, run_async, run_sync
+from ...errors import FSError, FSInvalidArgumentError, FSTimeoutError, FSUnknownError
+from .._calls import ApiResponse
 from .._flow import Emit, Flow, Request, Sleep, call_listener, drive_async, drive_sync
+from .._requests import Kind, create_job_call, identifier, prepare_item
+from .options import BatchJobOptions
+from .paging import ResultPages, read_next_page
+from .polling import JobEnded, PollAgain, PollGaveUp, StatusPolls
+from .results import BatchJobResult, status_count
 
 if TYPE_CHECKING:
     import asyncio
@@ -55,69 +48,6 @@ logger = logging.getLogger("session_analytics")
 
 EVENTS = ("created", "processing", "error", "abort", "done")
 Event = Literal["created", "processing", "error", "abort", "done"]
-# How long import_() waits out job creates refused with 429 before it stops (seconds).
-DEFAULT_MAX_RATE_LIMITED_WAIT_S = 600.0
-RETRYABLE_POLL_ERRORS = (FSServerError, FSRateLimitedError, FSTimeoutError, FSConnectionError)
-
-
-def _check_positive(_: Any, attribute: attrs.Attribute[Any], value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise FSInvalidArgumentError(f"{attribute.name} must be a number", field=attribute.name)
-    if not math.isfinite(value) or value <= 0:
-        raise FSInvalidArgumentError(f"{attribute.name} must be > 0", field=attribute.name)
-
-
-def _check_retries(_: Any, attribute: attrs.Attribute[Any], value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise FSInvalidArgumentError(
-            f"{attribute.name} must be a whole number >= 1", field=attribute.name
-        )
-
-
-@attrs.frozen(kw_only=True)
-class BatchJobOptions:
-    """How a job is followed once it is created.
-
-    Attributes:
-        poll_interval: seconds between status polls (the Node SDK's ``pollInterval`` is in ms).
-        max_retry: failed polls in a row before the job is aborted with FS_MAX_RETRY.
-        collect_results: hold imported and failed items for ``done``/``wait()``; turn off for
-            big jobs and stream them with ``iter_imports()`` / ``iter_errors()``.
-        max_rate_limited_wait: ``import_()`` only: the longest time, in seconds, that job
-            creates may keep being refused with 429 (rate limited, or too much in progress)
-            before the import stops with FS_MAX_RETRY; counted from the first refused create
-            since the last one that went through, and reset by every job created.
-    """
-
-    poll_interval: float = attrs.field(default=C.DEFAULT_POLL_INTERVAL_S, validator=_check_positive)
-    max_retry: int = attrs.field(default=C.DEFAULT_JOB_MAX_RETRY, validator=_check_retries)
-    collect_results: bool = True
-    max_rate_limited_wait: float = attrs.field(
-        default=DEFAULT_MAX_RATE_LIMITED_WAIT_S, validator=_check_positive
-    )
-
-
-@attrs.frozen
-class BatchJobResult(Generic[I, F]):
-    """How a job ended: its final status and, when collected, its items."""
-
-    job_id: str
-    status: JobStatus
-    imported: list[I]
-    failed: list[F]
-    imports_count: int
-    errors_count: int
-
-
-def _count(value: int | Unset) -> int:
-    return 0 if isinstance(value, Unset) else int(value)
-
-
-def poll_backoff(poll_interval: float, failures: int, error: FSError) -> float:
-    """The wait after ``failures`` failed status polls in a row: doubling from the poll
-    interval, at least the server's Retry-After, at most MAX_POLL_DELAY_S."""
-    retry_after = getattr(error, "retry_after", None) or 0.0
-    return min(C.MAX_POLL_DELAY_S, max(poll_interval * 2.0**failures, retry_after))
 
 
 class _Stopped(Exception):
@@ -129,7 +59,7 @@ class _JobCore(Generic[I, F]):
 
     def __init__(
         self,
-        kind: R.Kind,
+        kind: Kind,
         requests: Iterable[Any],
         *,
         shared_context: dict[str, Any] | None,
@@ -138,7 +68,7 @@ class _JobCore(Generic[I, F]):
     ) -> None:
         if options is not None and not isinstance(options, BatchJobOptions):
             raise FSInvalidArgumentError("options must be a BatchJobOptions", field="options")
-        self.kind: R.Kind = kind
+        self.kind: Kind = kind
         self.options = options or BatchJobOptions()
         self.include_schema = include_schema
         self._shared_context = shared_context
@@ -193,7 +123,7 @@ class _JobCore(Generic[I, F]):
                 )
             start = len(self._requests)
             added = [
-                R.prepare_item(self.kind, item, f"requests[{start + i}]")
+                prepare_item(self.kind, item, f"requests[{start + i}]")
                 for i, item in enumerate(requests)
             ]
             if start + len(added) > C.MAX_BATCH_ITEMS:
@@ -233,7 +163,7 @@ class _JobCore(Generic[I, F]):
         ``_register`` or from here, never both)."""
         return Emit(list(self._listeners[event]), args, event)
 
-    def _error(self, error: FSError) -> Emit:
+    def _record_error(self, error: FSError) -> Emit:
         with self._lock:
             self.errors.append(error)
             return self._emit_locked("error", error)
@@ -251,7 +181,7 @@ class _JobCore(Generic[I, F]):
                         f"this job is {self._job_id}; restart({job_id!r}) needs a fresh job",
                         field="job_id",
                     )
-                self._job_id = R.identifier(job_id, "job_id")
+                self._job_id = identifier(job_id, "job_id")
             elif self._job_id is None and not self._requests:
                 raise FSInvalidArgumentError(
                     "the job has no items: add() some before execute()", field="requests"
@@ -269,16 +199,16 @@ class _JobCore(Generic[I, F]):
     def flow(self) -> Flow[None]:
         """The run that ``_start`` began; it sets that run's Event when it ends (a flow that
         raises leaves that to its driver, after recording how it ended)."""
-        return self._flow(self._ended)
+        return self._lifecycle_then_end(self._ended)
 
-    def _flow(self, ended: threading.Event) -> Flow[None]:
+    def _lifecycle_then_end(self, ended: threading.Event) -> Flow[None]:
         yield from self._lifecycle()
         ended.set()
 
     def _lifecycle(self) -> Flow[None]:
         if self._job_id is None:
             created = yield Request(
-                R.create_job_call(self.kind, self._requests, self._shared_context, self._key)
+                create_job_call(self.kind, self._requests, self._shared_context, self._key)
             )
             if isinstance(created, FSError):
                 yield from self._abort_with(created)
@@ -291,88 +221,63 @@ class _JobCore(Generic[I, F]):
             yield emit
         else:
             job_id = self._job_id
-        failures = 0
+        polls = StatusPolls(
+            self.kind,
+            job_id,
+            self.options.poll_interval,
+            self.options.max_retry,
+            give_up_hint="; restart() resumes following it",
+        )
         delay = self.options.poll_interval
         while True:
             yield Sleep(delay)
-            polled = yield Request(R.job_status_call(self.kind, job_id))
+            polled = yield Request(polls.call())
+            assert isinstance(polled, ApiResponse | FSError)
+            read = polls.read(polled)
             if isinstance(polled, FSError):
-                failures += 1
-                yield self._error(polled)
-                if not isinstance(polled, RETRYABLE_POLL_ERRORS):
-                    yield from self._abort()
-                    return
-                if failures >= self.options.max_retry:
-                    gave_up = FSMaxRetryError(
-                        f"job {job_id}: {failures} status polls failed in a row "
-                        f"(last: {polled.message}); restart() resumes following it",
-                        last_error=polled,
-                        retries_taken=failures,
-                    )
-                    gave_up.__cause__ = polled
-                    yield self._error(gave_up)
-                    yield from self._abort()
-                    return
-                delay = poll_backoff(self.options.poll_interval, failures, polled)
+                yield self._record_error(polled)
+            if isinstance(read, PollGaveUp):
+                if read.error is not polled:  # FSMaxRetryError: an error of its own
+                    yield self._record_error(read.error)
+                yield from self._abort()
+                return
+            if isinstance(read, PollAgain):
+                delay = read.delay
+            status = read.status
+            if status is None:  # a failed poll, to be tried again
                 continue
-            assert isinstance(polled, ApiResponse)
-            failures = 0
-            delay = self.options.poll_interval
-            status: JobStatusResponse = polled.body
             with self._lock:
                 self.status_response = status
                 self.metadata = status.job
-            if status.job.status == JobStatus.PROCESSING:
-                yield self._emit("processing", self)
-                continue
-            break
+            if isinstance(read, JobEnded):
+                break
+            yield self._emit("processing", self)
         if self.options.collect_results:
-            for fetch, into in (
-                (self._imports_call, self.imported),
-                (self._errors_call, self.failed),
+            for pages, into in (
+                (self._result_pages(job_id, imports=True), self.imported),
+                (self._result_pages(job_id, imports=False), self.failed),
             ):
-                fetched = yield from self._pages(fetch, into)
-                if not fetched:
+                try:
+                    while not pages.last:
+                        page = yield from read_next_page(
+                            pages,
+                            pending_wait=self.options.poll_interval,
+                            max_retry=self.options.max_retry,
+                        )
+                        into.extend(page)
+                except FSError as error:
+                    yield from self._abort_with(error)
                     return
         with self._lock:
             self._phase = "done"
             emit = self._emit_locked("done", list(self.imported), list(self.failed))
         yield emit
 
-    def _imports_call(self, token: str | None) -> Any:
-        assert self.id is not None
-        return R.job_imports_call(self.kind, self.id, token, self.include_schema)
-
-    def _errors_call(self, token: str | None) -> Any:
-        assert self.id is not None
-        return R.job_errors_call(self.kind, self.id, token)
-
-    def _pages(self, fetch: Callable[[str | None], Any], into: list[Any]) -> Flow[bool]:
-        token: str | None = None
-        waits = 0
-        while True:
-            page = yield Request(fetch(token))
-            if isinstance(page, FSError):
-                yield from self._abort_with(page)
-                return False
-            assert isinstance(page, ApiResponse)
-            if isinstance(page.body, JobResultsPending):
-                waits += 1
-                if waits > self.options.max_retry:
-                    pending = FSUnknownError(
-                        f"job {self.id}: results still not ready after {waits} tries"
-                    )
-                    yield from self._abort_with(pending)
-                    return False
-                yield Sleep(self.options.poll_interval)
-                continue
-            into.extend(R.page_results(page.body))
-            token = R.next_page_token(page.body, token)
-            if token is None:
-                return True
+    def _result_pages(self, job_id: str, *, imports: bool) -> ResultPages:
+        return ResultPages(self.kind, job_id, self.include_schema, imports=imports)
 
     def _abort_with(self, error: FSError) -> Flow[None]:
-        yield self._error(error)
+        yield self._record_error(error)
         yield from self._abort()
 
     def _abort(self) -> Flow[None]:
@@ -401,11 +306,13 @@ class _JobCore(Generic[I, F]):
             status=metadata.status,
             imported=list(self.imported),
             failed=list(self.failed),
-            imports_count=_count(counts.imports) if counts else len(self.imported),
-            errors_count=_count(counts.errors) if counts else len(self.failed),
+            imports_count=status_count(counts.imports) if counts else len(self.imported),
+            errors_count=status_count(counts.errors) if counts else len(self.failed),
         )
 
-    def _ended_by(self, ended: threading.Event, error: BaseException, *, stopped: bool) -> None:
+    def _end_run_that_raised(
+        self, ended: threading.Event, error: BaseException, *, stopped: bool
+    ) -> None:
         """A run that raised: stopped (the client closed) or crashed (a bug, aborted so that
         wait() does not hang). Its Event is set once the phase says how it ended."""
         with self._lock:
@@ -417,7 +324,7 @@ class _JobCore(Generic[I, F]):
                 self._phase = "aborted"
         ended.set()
 
-    def _finished_id(self) -> str:
+    def _finished_job_id(self) -> str:
         if self._job_id is None or self.status in (None, JobStatus.PROCESSING):
             raise FSInvalidArgumentError(
                 "the job has not finished yet: wait() for it before reading its results",
@@ -430,7 +337,7 @@ class BatchJob(_JobCore[I, F]):
     """A batch import job followed from a background thread."""
 
     def __init__(
-        self, client: FullStory, kind: R.Kind, requests: Iterable[Any], **kwargs: Any
+        self, client: FullStory, kind: Kind, requests: Iterable[Any], **kwargs: Any
     ) -> None:
         super().__init__(kind, requests, **kwargs)
         self._client = client
@@ -476,7 +383,7 @@ class BatchJob(_JobCore[I, F]):
         try:
             drive_sync(flow, self._client.raw, self._sleep)
         except Exception as error:  # _Stopped; or a bug, which must not leave wait() hanging
-            self._ended_by(ended, error, stopped=isinstance(error, _Stopped))
+            self._end_run_that_raised(ended, error, stopped=isinstance(error, _Stopped))
 
     def _sleep(self, seconds: float) -> None:
         if self._stop.wait(seconds):
@@ -507,30 +414,23 @@ class BatchJob(_JobCore[I, F]):
 
     def iter_imports(self) -> Iterator[I]:
         """Every imported item of the finished job, fetched page by page."""
-        yield from self._iter(self._imports_call)
+        yield from self._iter(imports=True)
 
     def iter_errors(self) -> Iterator[F]:
         """Every failed item of the finished job, with its code and message, page by page."""
-        yield from self._iter(self._errors_call)
+        yield from self._iter(imports=False)
 
-    def _iter(self, fetch: Callable[[str | None], Any]) -> Iterator[Any]:
-        self._finished_id()
-        token: str | None = None
-        while True:
-            page = run_sync(self._client.raw, fetch(token))
-            if isinstance(page.body, JobResultsPending):
-                raise FSInvalidArgumentError("the job's results are not ready yet", field="job")
-            yield from R.page_results(page.body)
-            token = R.next_page_token(page.body, token)
-            if token is None:
-                return
+    def _iter(self, *, imports: bool) -> Iterator[Any]:
+        pages = self._result_pages(self._finished_job_id(), imports=imports)
+        while not pages.last:
+            yield from drive_sync(read_next_page(pages), self._client.raw, time.sleep)
 
 
 class AsyncBatchJob(_JobCore[I, F]):
     """A batch import job followed by an asyncio task of the running loop."""
 
     def __init__(
-        self, client: AsyncFullStory, kind: R.Kind, requests: Iterable[Any], **kwargs: Any
+        self, client: AsyncFullStory, kind: Kind, requests: Iterable[Any], **kwargs: Any
     ) -> None:
         super().__init__(kind, requests, **kwargs)
         self._client = client
@@ -581,10 +481,10 @@ class AsyncBatchJob(_JobCore[I, F]):
         try:
             await drive_async(flow, self._client.raw, asyncio.sleep)
         except asyncio.CancelledError as cancelled:
-            self._ended_by(ended, cancelled, stopped=True)
+            self._end_run_that_raised(ended, cancelled, stopped=True)
             raise
         except Exception as error:  # a bug must not leave wait() hanging
-            self._ended_by(ended, error, stopped=False)
+            self._end_run_that_raised(ended, error, stopped=False)
 
     def _stop_following(self) -> None:
         if self._task is not None:
@@ -614,26 +514,21 @@ class AsyncBatchJob(_JobCore[I, F]):
 
     async def iter_imports(self) -> AsyncIterator[I]:
         """Every imported item of the finished job, fetched page by page."""
-        async for item in self._iter(self._imports_call):
+        async for item in self._iter(imports=True):
             yield item
 
     async def iter_errors(self) -> AsyncIterator[F]:
         """Every failed item of the finished job, with its code and message, page by page."""
-        async for item in self._iter(self._errors_call):
+        async for item in self._iter(imports=False):
             yield item
 
-    async def _iter(self, fetch: Callable[[str | None], Any]) -> AsyncIterator[Any]:
-        self._finished_id()
-        token: str | None = None
-        while True:
-            page = await run_async(self._client.raw, fetch(token))
-            if isinstance(page.body, JobResultsPending):
-                raise FSInvalidArgumentError("the job's results are not ready yet", field="job")
-            for item in R.page_results(page.body):
+    async def _iter(self, *, imports: bool) -> AsyncIterator[Any]:
+        import asyncio
+
+        pages = self._result_pages(self._finished_job_id(), imports=imports)
+        while not pages.last:
+            for item in await drive_async(read_next_page(pages), self._client.raw, asyncio.sleep):
                 yield item
-            token = R.next_page_token(page.body, token)
-            if token is None:
-                return
 
 
-__all__ = ["AsyncBatchJob", "BatchJob", "BatchJobOptions", "BatchJobResult"]
+__all__ = ["AsyncBatchJob", "BatchJob"]
