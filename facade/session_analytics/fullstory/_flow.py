@@ -1,8 +1,9 @@
 """Multi-step work written once as a generator, driven by a sync or an async driver.
 
 A flow yields what it needs done (a :class:`Request`, a :class:`Sleep`, an :class:`Emit` of an
-event to listeners) and receives the outcome; it never does I/O itself. The drivers below are the
-only code that differs between the sync and the asyncio clients.
+event to listeners) and receives the result of that step (a :data:`StepResult`); it never does
+I/O itself. The drivers below are the only code that differs between the sync and the asyncio
+clients.
 
 A flow that has several requests to make at once yields :class:`Start` for each (the driver
 begins it and answers at once) and :class:`Wait` to collect those that finished. Only the drivers
@@ -74,8 +75,10 @@ class Wait:
 
 Step = Request | Sleep | Emit | Start | Wait
 Finished = list[tuple[Any, "ApiResponse[Any] | FSError"]]
-Outcome = ApiResponse[Any] | FSError | Finished | None
-Flow = Generator[Step, Outcome, R]
+# What a flow receives for a step: the answer or error of a Request, the requests a Wait
+# collected, None after any other step.
+StepResult = ApiResponse[Any] | FSError | Finished | None
+Flow = Generator[Step, StepResult, R]
 
 _overlap: ContextVar[bool] = ContextVar("session_analytics_flow_overlap", default=False)
 
@@ -215,7 +218,7 @@ def call_listener(listener: Callable[..., Any], args: tuple[Any, ...], event: st
 
 
 def drive_sync(flow: Flow[R], raw: Any, sleep: Callable[[float], None]) -> R:
-    outcome: Outcome = None
+    outcome: StepResult = None
     started = _Threads(raw)
     try:
         while True:
@@ -256,7 +259,7 @@ def _stop(flow: Flow[Any], error: BaseException) -> None:
 
 
 async def drive_async(flow: Flow[R], raw: Any, sleep: Callable[[float], Awaitable[None]]) -> R:
-    outcome: Outcome = None
+    outcome: StepResult = None
     started = _Tasks(raw)
     try:
         while True:
