@@ -73,8 +73,8 @@ from session_analytics.fullstory import (
 from session_analytics.fullstory import _requests as R
 from session_analytics.fullstory._calls import ApiResponse, Call, describe, run_async, run_sync
 from session_analytics.fullstory._flow import Emit, Flow, Request, Sleep
-from session_analytics.fullstory._jobs.batch_job import _JobCore
 from session_analytics.fullstory._jobs.import_ import _Importer
+from session_analytics.fullstory._jobs.lifecycle import _JobCore
 from session_analytics.fullstory._track import outcome as track_outcome
 from session_analytics.smartlook._sender import send_outcome as smartlook_send_outcome
 

@@ -1,8 +1,8 @@
 """FullStory batch import jobs: ``batch_create()`` jobs and ``import_()``.
 
 One status-poll reader (``polling``) and one walk through result pages (``paging``) serve both
-the batch job's lifecycle (``batch_job``) and the import (``import_``); ``results`` and
-``options`` hold what goes in and comes out. Imported on first use, with the names it publishes.
+a batch job (its IO-free ``lifecycle`` flow, driven by ``batch_job``) and the import
+(``import_``); ``options`` and ``results`` hold what goes in and comes out.
 """
 
 from .batch_job import AsyncBatchJob, BatchJob
