@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -42,13 +41,12 @@ from ...errors import (
     FSIdempotencyKeyReusedError,
     FSInvalidArgumentError,
     FSMaxRetryError,
-    FSUnknownError,
     ImportChunk,
     ImportFailure,
     ImportStopped,
 )
 from .._calls import ApiResponse
-from .._flow import Emit, Finished, Flow, Request, Sleep, Start, Wait, can_overlap
+from .._flow import Emit, Finished, Flow, RequestLane, can_overlap
 from .._requests import Kind, create_job_call, prepare_item
 from .options import BatchJobOptions
 from .paging import ResultPages
@@ -168,47 +166,15 @@ class _Importer:
         self._busy_until = 0.0  # no create before this (the API has too much in progress)
         self._stop_error: BaseException | None = None
         self._last: ImportProgress | None = None
-        self._overlap = False
-        self._clock = 0.0  # one request at a time: the time slept so far
-        self._ready: Finished = []
-        self._requests = 0  # started, not collected
-
-    # ---- requests, overlapped or one at a time -----------------------------------------------
-
-    def _now(self) -> float:
-        return time.monotonic() if self._overlap else self._clock
-
-    def _send_request(self, call: Any, tag: Any) -> Flow[None]:
-        if self._overlap:
-            self._requests += 1
-            yield Start(call, tag)
-            return
-        outcome = yield Request(call)
-        assert isinstance(outcome, ApiResponse | FSError)
-        self._ready.append((tag, outcome))
-
-    def _collect_answers(self, timeout: float | None) -> Flow[Finished]:
-        if self._ready:
-            ready, self._ready = self._ready, []
-            return ready
-        if self._overlap:
-            finished = yield Wait(timeout)
-            assert isinstance(finished, list)
-            self._requests -= len(finished)
-            return finished
-        if timeout is None:  # nothing in flight and nothing to wait for: a bug
-            raise FSUnknownError("import: nothing left to wait for")
-        if timeout > 0:
-            yield Sleep(timeout)
-            self._clock += timeout
-        return []
+        # Set again as the flow starts, when it knows whether its driver overlaps requests.
+        self._lane = RequestLane(overlap=False, what="import")
 
     # ---- reporting --------------------------------------------------------------------------
 
     def _progress(self, *, done: bool = False) -> Emit:
         retry_in = None
         if self._retry_at is not None:
-            retry_in = round(max(0.0, self._retry_at - self._now()), 1)
+            retry_in = round(max(0.0, self._retry_at - self._lane.now()), 1)
         snapshot = ImportProgress(
             self.read,
             self.submitted,
@@ -432,7 +398,7 @@ class _Importer:
             self._create = None
 
     def _run(self) -> Flow[None]:
-        self._overlap = can_overlap()
+        self._lane = RequestLane(overlap=can_overlap(), what="import")
         while True:
             create = self._create
             # Read the next chunk while the one before it is being created (or there is none).
@@ -444,8 +410,8 @@ class _Importer:
             ):
                 yield from self._read_slice()
                 if not self._chunk_complete and self._stop_error is None:
-                    if self._requests:  # look at the answers between slices
-                        yield from self._read_answers((yield from self._collect_answers(0)))
+                    if self._lane.in_flight:  # look at the answers between slices
+                        yield from self._read_answers((yield from self._lane.collect(0)))
                     continue
             if create is None and self._chunk and (self._chunk_complete or self._keyed):
                 create = self._create = _Create(
@@ -457,7 +423,7 @@ class _Importer:
                 if self._keyed.items:  # else every item of it was refused, and reported
                     create = self._create = self._keyed
                 self._keyed = None
-            now = self._now()
+            now = self._lane.now()
             slot = len(self._running) < self._in_flight_max
             if self._stop_error is not None:
                 if create is None or not create.in_flight:
@@ -467,19 +433,19 @@ class _Importer:
                 and not create.in_flight
                 and slot
                 and now >= self._busy_until
-                and self._requests < MAX_REQUESTS
+                and self._lane.in_flight < MAX_REQUESTS
             ):
                 create.in_flight, create.started_at = True, now
                 call = create_job_call(self.kind, create.items, self._shared, create.key)
-                yield from self._send_request(call, create)
+                yield from self._lane.send(call, create)
                 continue  # read the next chunk while this one is sent
             if self._stop_error is None:
                 for job in (*self._running, *self._reading):
-                    if self._requests >= MAX_REQUESTS:
+                    if self._lane.in_flight >= MAX_REQUESTS:
                         break
                     if not job.busy and job.due <= now:
                         job.busy = True
-                        yield from self._send_request(self._job_call(job), job)
+                        yield from self._lane.send(self._job_call(job), job)
             if (
                 self._create is None
                 and self._keyed is None
@@ -493,7 +459,7 @@ class _Importer:
             if create is not None and not create.in_flight and slot:
                 due.append(self._busy_until)
             timeout = max(0.0, min(due) - now) if due and self._stop_error is None else None
-            yield from self._read_answers((yield from self._collect_answers(timeout)))
+            yield from self._read_answers((yield from self._lane.collect(timeout)))
         yield self._progress(done=True)
 
     def _job_call(self, job: _Running) -> Any:
@@ -532,7 +498,7 @@ class _Importer:
                 return
             # Too much in progress, or rate limited: the same chunk goes again later, with the
             # same key, unless creates have been refused for longer than the options allow.
-            now = self._now()
+            now = self._lane.now()
             if self._limited_since is None:
                 self._limited_since = create.started_at
             wait = max(wait, self._options.poll_interval)
@@ -557,7 +523,7 @@ class _Importer:
                 yield progress
             return
         job_id = created.body.job.id
-        due = self._now() + self._options.poll_interval
+        due = self._lane.now() + self._options.poll_interval
         create.job = _Running(
             job_id,
             len(create.items),
@@ -610,7 +576,7 @@ class _Importer:
             yield emitted
 
     def _read_status(self, job: _Running, polled: ApiResponse[Any] | FSError) -> Flow[None]:
-        now = self._now()
+        now = self._lane.now()
         read = job.polls.read(polled)
         if isinstance(read, PollAgain):
             job.due = now + read.delay
@@ -636,7 +602,7 @@ class _Importer:
         return bool(status_count(status.errors)) or status.job.status == JobStatus.FAILED
 
     def _read_results_page(self, job: _Running, page: ApiResponse[Any] | FSError) -> Flow[None]:
-        now = self._now()
+        now = self._lane.now()
         if isinstance(page, FSError):
             self._stop_with(page)
             return
