@@ -27,17 +27,18 @@
 API errors carry ``http_status_code``, ``headers`` and the payload's ``code`` and ``message``;
 the error that caused another is chained (``__cause__``). ``retries_taken`` says how many times
 the request was retried before the error was raised. An error that stopped ``import_()`` also
-carries ``import_stopped``: the jobs that may still be running and the items not sent.
+carries ``import_stopped``, an :class:`ImportStopped`: the jobs that may still be running and the
+items not sent (as :class:`ImportChunk` when they may be in a job), and the :class:`ImportFailure`
+of each item refused.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeGuard
+from collections.abc import Iterator, Mapping
+from typing import Any, TypeGuard
 
-if TYPE_CHECKING:
-    from .fullstory._import import ImportStopped
+import attrs
 
 
 class FSErrorName(str, enum.Enum):
@@ -226,6 +227,79 @@ class FSConnectionError(FSUnknownError):
     """The connection could not be made, or dropped before an answer came."""
 
 
+# ---- where a stopped import stood ----------------------------------------------------------
+# ``import_()`` of users and events sets an ImportStopped as ``import_stopped`` on the error (or
+# any other exception) that stopped it; a user receives these and hands ImportChunks back.
+
+
+@attrs.frozen
+class ImportFailure:
+    """One item that was not imported, and why."""
+
+    item: Any  # the request: as given (refused before sending) or as the API echoes it
+    code: str
+    message: str
+    job_id: str | None  # None when the item was refused before it was sent
+    index: int | None  # its position in the input, when known
+
+
+@attrs.frozen
+class ImportChunk:
+    """Items that must go into one job, created with this Idempotency-Key: a chunk that an
+    import that stopped may have sent already (``ImportStopped.resume_items()`` yields them).
+    Given to ``import_()`` among the items, it is sent alone, as it is, with its key: if its
+    job was created before (within the API's 24 hours for a key), the API answers with that
+    job instead of creating a second one."""
+
+    items: list[dict[str, Any]]
+    idempotency_key: str
+
+
+@attrs.frozen
+class ImportStopped:
+    """Where an import stood when it stopped: set as ``import_stopped`` on the exception that
+    stopped it (an FSError, or anything else: a KeyboardInterrupt, an error of the iterable).
+
+    The iterable was consumed up to ``read`` items. ``unsent`` holds those of them that are in no
+    job (already checked, ready to import again; ``unsent_indices`` are their positions in the
+    input); the items after ``read`` were not read: import ``itertools.chain(unsent, rest)`` once
+    the API works again, and nothing is sent twice. ``running_job_ids`` were created and may still
+    be importing: do not send their items again (``get_batch_user_import_status`` /
+    ``get_batch_events_import_status`` of ``fullstory_api.api`` on ``fs.raw`` tell how each
+    ended). ``maybe_sent`` is True when the stop was a job create that got no answer (a timeout,
+    a dropped connection, a 5xx, or a stop while it was in flight or its answer was being read),
+    or an ``ImportChunk`` given back was not sent yet: that job may exist, with the first
+    ``maybe_sent_count`` items of ``unsent`` in it; the others were never sent.
+    ``refused`` lists items refused by the checks that ``on_failed`` was not told about yet.
+
+    ``unsent_chunks`` are those first ``maybe_sent_count`` items of ``unsent`` again, as the
+    chunks they were sent in, each with its Idempotency-Key: import
+    ``itertools.chain(stopped.resume_items(), rest)`` and a chunk whose job was created is not
+    created again (the API answers with the job the key made), so each item is imported once.
+    """
+
+    read: int
+    submitted: int
+    imported: int
+    failed_count: int
+    job_ids: list[str]
+    running_job_ids: list[str]
+    running_items: int  # in the running jobs
+    unsent: list[dict[str, Any]]
+    unsent_indices: list[int]
+    maybe_sent: bool
+    refused: list[ImportFailure]
+    # How many of ``unsent`` (the first ones) may be in that job; the others were never sent.
+    maybe_sent_count: int = 0
+    unsent_chunks: list[ImportChunk] = attrs.field(factory=list)
+
+    def resume_items(self) -> Iterator[Any]:
+        """What to import again, in the order to import it: the chunks that may have been sent
+        (each an :class:`ImportChunk` with its key), then the items never sent."""
+        yield from self.unsent_chunks
+        yield from self.unsent[self.maybe_sent_count :]
+
+
 class SmartlookError(Exception):
     """Base of every Smartlook error; never holds the project key."""
 
@@ -310,6 +384,9 @@ __all__ = [
     "FSTimeoutError",
     "FSUnauthorizedError",
     "FSUnknownError",
+    "ImportChunk",
+    "ImportFailure",
+    "ImportStopped",
     "InvalidArgumentError",
     "SmartlookApiError",
     "SmartlookConnectionError",

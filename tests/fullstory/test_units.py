@@ -61,6 +61,7 @@ from session_analytics.errors import (
     FSTimeoutError,
     FSUnauthorizedError,
     FSUnknownError,
+    ImportFailure,
     is_fs_error,
 )
 from session_analytics.fullstory import (
@@ -73,8 +74,8 @@ from session_analytics.fullstory import (
 from session_analytics.fullstory import _requests as R
 from session_analytics.fullstory._calls import ApiResponse, Call, describe, run_async, run_sync
 from session_analytics.fullstory._flow import Emit, Flow, Request, Sleep
-from session_analytics.fullstory._import import ImportFailure, _Importer
-from session_analytics.fullstory._jobs import _JobCore
+from session_analytics.fullstory._jobs.import_ import _Importer
+from session_analytics.fullstory._jobs.lifecycle import _JobCore
 from session_analytics.fullstory._track import send_outcome as track_outcome
 from session_analytics.smartlook._sender import send_outcome as smartlook_send_outcome
 

@@ -16,11 +16,18 @@ if TYPE_CHECKING:
     from fullstory_api import models
 
     from .._batching import BatcherStats, BatchingOptions, FlushResult
+    from ..errors import ImportChunk, ImportFailure, ImportStopped
     from ._calls import ApiResponse
     from ._client import AsyncFullStory, FullStory, init
     from ._events import AsyncEvents, Events
-    from ._import import ImportChunk, ImportFailure, ImportProgress, ImportResult, ImportStopped
-    from ._jobs import AsyncBatchJob, BatchJob, BatchJobOptions, BatchJobResult
+    from ._jobs import (
+        AsyncBatchJob,
+        BatchJob,
+        BatchJobOptions,
+        BatchJobResult,
+        ImportProgress,
+        ImportResult,
+    )
     from ._users import AsyncUsers, Users
 
 __all__ = [
@@ -50,7 +57,8 @@ __all__ = [
 # Imported on first use, not with the package: importing it costs nothing (a script or a
 # command line that may not send anything does not pay for httpx); the first use of a name loads
 # what it needs, and no more (the client leaves the generated models, batch jobs and import_()
-# to the first call that needs them).
+# to the first call that needs them). What a stopped import leaves lives in ``errors``, with every
+# other class a user can catch or receive.
 _LAZY_HOMES = {
     "AsyncFullStory": "_client",
     "FullStory": "_client",
@@ -67,11 +75,11 @@ _LAZY_HOMES = {
     "BatchJob": "_jobs",
     "BatchJobOptions": "_jobs",
     "BatchJobResult": "_jobs",
-    "ImportChunk": "_import",
-    "ImportFailure": "_import",
-    "ImportProgress": "_import",
-    "ImportResult": "_import",
-    "ImportStopped": "_import",
+    "ImportProgress": "_jobs",
+    "ImportResult": "_jobs",
+    "ImportChunk": "session_analytics.errors",
+    "ImportFailure": "session_analytics.errors",
+    "ImportStopped": "session_analytics.errors",
 }
 
 
@@ -82,11 +90,9 @@ def _publish(value: Any) -> None:
 
 
 def _load(home: str) -> None:
-    """Import ``._jobs`` or ``._import`` and publish its public names here (as attributes of
-    the package, named as living in it). The package's own modules get these names from here
-    too (``from . import BatchJob``), so they are published whoever asks first."""
-    if home == "_import":
-        _load("_jobs")  # _import builds on _jobs
+    """Import ``._jobs`` (say) and publish its public names here (as attributes of the package,
+    named as living in it). The package's own modules get these names from here too
+    (``from . import BatchJob``), so they are published whoever asks first."""
     module = importlib.import_module(home if "." in home else f"{__name__}.{home}")
     for name, where in _LAZY_HOMES.items():
         if where == home and name not in globals():

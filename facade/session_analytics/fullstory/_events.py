@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _constants as C
 from . import _inputs
-from . import _requests as R
 from ._calls import ApiResponse, run_async, run_sync
 from ._ids import event_id
+from ._requests import create_event_call
 from ._track import check_size, track_payload
 
 # The generated models, batch jobs and import_() are imported by the calls that use them.
@@ -25,14 +25,13 @@ if TYPE_CHECKING:
     )
 
     from ._client import AsyncFullStory, FullStory
-    from ._import import ImportResult, importer
-    from ._jobs import AsyncBatchJob, BatchJob, BatchJobOptions
+    from ._jobs import AsyncBatchJob, BatchJob, BatchJobOptions, ImportResult, importer
 
     EventIn: TypeAlias = CreateEventRequest | dict[str, Any]
     EventJob: TypeAlias = BatchJob[BatchCreateEventsResponse, FailedEventsImport]
     AsyncEventJob: TypeAlias = AsyncBatchJob[BatchCreateEventsResponse, FailedEventsImport]
 else:
-    from ._users import importer  # imports _import on first use
+    from ._users import importer  # imports _jobs on first use
 
 Listener = Callable[..., Any]
 
@@ -84,7 +83,7 @@ class Events(_Tracking):
         self, event: EventIn, *, idempotency_key: str | None = None
     ) -> ApiResponse[CreateEventResponse]:
         """Like ``create``, with the HTTP envelope (status, headers, retries, key)."""
-        return run_sync(self._client.raw, R.create_event_call(event, idempotency_key))
+        return run_sync(self._client.raw, create_event_call(event, idempotency_key))
 
     def batch_create(
         self,
@@ -153,7 +152,7 @@ class AsyncEvents(_Tracking):
         self, event: EventIn, *, idempotency_key: str | None = None
     ) -> ApiResponse[CreateEventResponse]:
         """Like ``create``, with the HTTP envelope (status, headers, retries, key)."""
-        return await run_async(self._client.raw, R.create_event_call(event, idempotency_key))
+        return await run_async(self._client.raw, create_event_call(event, idempotency_key))
 
     def batch_create(
         self,

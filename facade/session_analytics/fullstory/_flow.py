@@ -1,13 +1,15 @@
 """Multi-step work written once as a generator, driven by a sync or an async driver.
 
 A flow yields what it needs done (a :class:`Request`, a :class:`Sleep`, an :class:`Emit` of an
-event to listeners) and receives the outcome; it never does I/O itself. The drivers below are the
-only code that differs between the sync and the asyncio clients.
+event to listeners) and receives the result of that step (a :data:`StepResult`); it never does
+I/O itself. The drivers below are the only code that differs between the sync and the asyncio
+clients.
 
 A flow that has several requests to make at once yields :class:`Start` for each (the driver
 begins it and answers at once) and :class:`Wait` to collect those that finished. Only the drivers
 below take these two steps: a flow asks :func:`can_overlap` first, and makes its requests one
-at a time with :class:`Request` when it runs under any other driver.
+at a time with :class:`Request` when it runs under any other driver (a :class:`RequestLane`
+does either).
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ import inspect
 import logging
 import queue
 import threading
+import time
 from collections.abc import Awaitable, Callable, Generator, Iterator, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
-from ..errors import FSError
+from ..errors import FSError, FSUnknownError
 from ._calls import ApiResponse, Call, run_async, run_sync
 
 if TYPE_CHECKING:
@@ -74,8 +77,10 @@ class Wait:
 
 Step = Request | Sleep | Emit | Start | Wait
 Finished = list[tuple[Any, "ApiResponse[Any] | FSError"]]
-Outcome = ApiResponse[Any] | FSError | Finished | None
-Flow = Generator[Step, Outcome, R]
+# What a flow receives for a step: the answer or error of a Request, the requests a Wait
+# collected, None after any other step.
+StepResult = ApiResponse[Any] | FSError | Finished | None
+Flow = Generator[Step, StepResult, R]
 
 _overlap: ContextVar[bool] = ContextVar("session_analytics_flow_overlap", default=False)
 
@@ -206,6 +211,50 @@ class _Tasks:
         self._tasks.clear()
 
 
+class RequestLane:
+    """The requests of a flow that has several to make at once: started with :class:`Start` and
+    collected with :class:`Wait` under a driver that takes those steps (``overlap``, from
+    :func:`can_overlap`), else made one at a time with :class:`Request`, each answer kept for the
+    next :meth:`collect`, and the time counted as the flow's sleeps add up. ``what`` names the
+    flow in the error a wait with nothing to wait for raises (a bug)."""
+
+    def __init__(self, *, overlap: bool, what: str) -> None:
+        self.overlap = overlap
+        self._what = what
+        self._clock = 0.0  # one request at a time: the time slept so far
+        self._ready: Finished = []
+        self.in_flight = 0  # started, not collected
+
+    def now(self) -> float:
+        return time.monotonic() if self.overlap else self._clock
+
+    def send(self, call: Call[Any], tag: Any) -> Flow[None]:
+        if self.overlap:
+            self.in_flight += 1
+            yield Start(call, tag)
+            return
+        outcome = yield Request(call)
+        assert isinstance(outcome, ApiResponse | FSError)
+        self._ready.append((tag, outcome))
+
+    def collect(self, timeout: float | None) -> Flow[Finished]:
+        """The ``(tag, outcome)`` of the requests that finished (see :class:`Wait`)."""
+        if self._ready:
+            ready, self._ready = self._ready, []
+            return ready
+        if self.overlap:
+            finished = yield Wait(timeout)
+            assert isinstance(finished, list)
+            self.in_flight -= len(finished)
+            return finished
+        if timeout is None:  # nothing in flight and nothing to wait for: a bug
+            raise FSUnknownError(f"{self._what}: nothing left to wait for")
+        if timeout > 0:
+            yield Sleep(timeout)
+            self._clock += timeout
+        return []
+
+
 def call_listener(listener: Callable[..., Any], args: tuple[Any, ...], event: str) -> Any:
     try:
         return listener(*args)
@@ -215,7 +264,7 @@ def call_listener(listener: Callable[..., Any], args: tuple[Any, ...], event: st
 
 
 def drive_sync(flow: Flow[R], raw: Any, sleep: Callable[[float], None]) -> R:
-    outcome: Outcome = None
+    outcome: StepResult = None
     started = _Threads(raw)
     try:
         while True:
@@ -256,7 +305,7 @@ def _stop(flow: Flow[Any], error: BaseException) -> None:
 
 
 async def drive_async(flow: Flow[R], raw: Any, sleep: Callable[[float], Awaitable[None]]) -> R:
-    outcome: Outcome = None
+    outcome: StepResult = None
     started = _Tasks(raw)
     try:
         while True:

@@ -6,8 +6,16 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .. import _constants as C
-from . import _requests as R
 from ._calls import ApiResponse, run_async, run_sync
+from ._requests import (
+    create_user_call,
+    delete_user_call,
+    get_user_call,
+    list_users_call,
+    next_page_token,
+    page_results,
+    update_user_call,
+)
 
 # The generated models, batch jobs and import_() are imported by the calls that use them.
 if TYPE_CHECKING:
@@ -27,8 +35,7 @@ if TYPE_CHECKING:
     )
 
     from ._client import AsyncFullStory, FullStory
-    from ._import import ImportResult, importer
-    from ._jobs import AsyncBatchJob, BatchJob, BatchJobOptions
+    from ._jobs import AsyncBatchJob, BatchJob, BatchJobOptions, ImportResult, importer
 
     UserIn: TypeAlias = CreateUserRequest | UpdateUserRequest | dict[str, Any]
     UserJob: TypeAlias = BatchJob[BatchUserImportResponse, FailedUserImport]
@@ -36,11 +43,11 @@ if TYPE_CHECKING:
 else:
 
     def importer(*args, **kwargs):
-        """``_import.importer``, imported by the first ``import_()``."""
+        """``_jobs.importer``, imported by the first ``import_()``."""
         from . import _load
 
-        _load("_import")  # the package publishes ImportResult & co. whoever imports them first
-        from ._import import importer
+        _load("_jobs")  # the package publishes ImportResult & co. whoever imports them first
+        from ._jobs import importer
 
         return importer(*args, **kwargs)
 
@@ -62,7 +69,7 @@ class Users:
         self, user: UserIn, *, idempotency_key: str | None = None
     ) -> ApiResponse[CreateUserResponse]:
         """Like ``create``, with the HTTP envelope (status, headers, retries, key)."""
-        return run_sync(self._client.raw, R.create_user_call(user, idempotency_key))
+        return run_sync(self._client.raw, create_user_call(user, idempotency_key))
 
     def get(self, id: str, *, include_schema: bool = False) -> GetUserResponse:
         """Read one user by FullStory id; ``include_schema`` adds property types."""
@@ -72,7 +79,7 @@ class Users:
         self, id: str, *, include_schema: bool = False
     ) -> ApiResponse[GetUserResponse]:
         """Like ``get``, with the HTTP envelope."""
-        return run_sync(self._client.raw, R.get_user_call(id, include_schema))
+        return run_sync(self._client.raw, get_user_call(id, include_schema))
 
     def list(
         self,
@@ -105,7 +112,7 @@ class Users:
         include_schema: bool = False,
     ) -> ApiResponse[ListUsersResponse]:
         """Like ``list``, with the HTTP envelope."""
-        call = R.list_users_call(
+        call = list_users_call(
             uid=uid,
             email=email,
             display_name=display_name,
@@ -135,8 +142,8 @@ class Users:
                 include_schema=include_schema,
                 page_token=token,
             )
-            yield from R.page_results(page)
-            token = R.next_page_token(page, token)
+            yield from page_results(page)
+            token = next_page_token(page, token)
             if token is None:
                 return
 
@@ -146,7 +153,7 @@ class Users:
 
     def update_detailed(self, id: str, changes: UserIn) -> ApiResponse[UpdateUserResponse]:
         """Like ``update``, with the HTTP envelope."""
-        return run_sync(self._client.raw, R.update_user_call(id, changes))
+        return run_sync(self._client.raw, update_user_call(id, changes))
 
     def delete(self, id: str | None = None, *, uid: str | None = None) -> DeleteUserResponse:
         """Delete a user by FullStory ``id`` or by ``uid`` (exactly one of them)."""
@@ -156,7 +163,7 @@ class Users:
         self, id: str | None = None, *, uid: str | None = None
     ) -> ApiResponse[DeleteUserResponse]:
         """Like ``delete``, with the HTTP envelope."""
-        return run_sync(self._client.raw, R.delete_user_call(id, uid))
+        return run_sync(self._client.raw, delete_user_call(id, uid))
 
     def batch_create(
         self,
@@ -223,7 +230,7 @@ class AsyncUsers:
         self, user: UserIn, *, idempotency_key: str | None = None
     ) -> ApiResponse[CreateUserResponse]:
         """Like ``create``, with the HTTP envelope (status, headers, retries, key)."""
-        return await run_async(self._client.raw, R.create_user_call(user, idempotency_key))
+        return await run_async(self._client.raw, create_user_call(user, idempotency_key))
 
     async def get(self, id: str, *, include_schema: bool = False) -> GetUserResponse:
         """Read one user by FullStory id; ``include_schema`` adds property types."""
@@ -233,7 +240,7 @@ class AsyncUsers:
         self, id: str, *, include_schema: bool = False
     ) -> ApiResponse[GetUserResponse]:
         """Like ``get``, with the HTTP envelope."""
-        return await run_async(self._client.raw, R.get_user_call(id, include_schema))
+        return await run_async(self._client.raw, get_user_call(id, include_schema))
 
     async def list(
         self,
@@ -268,7 +275,7 @@ class AsyncUsers:
         include_schema: bool = False,
     ) -> ApiResponse[ListUsersResponse]:
         """Like ``list``, with the HTTP envelope."""
-        call = R.list_users_call(
+        call = list_users_call(
             uid=uid,
             email=email,
             display_name=display_name,
@@ -298,9 +305,9 @@ class AsyncUsers:
                 include_schema=include_schema,
                 page_token=token,
             )
-            for user in R.page_results(page):
+            for user in page_results(page):
                 yield user
-            token = R.next_page_token(page, token)
+            token = next_page_token(page, token)
             if token is None:
                 return
 
@@ -310,7 +317,7 @@ class AsyncUsers:
 
     async def update_detailed(self, id: str, changes: UserIn) -> ApiResponse[UpdateUserResponse]:
         """Like ``update``, with the HTTP envelope."""
-        return await run_async(self._client.raw, R.update_user_call(id, changes))
+        return await run_async(self._client.raw, update_user_call(id, changes))
 
     async def delete(self, id: str | None = None, *, uid: str | None = None) -> DeleteUserResponse:
         """Delete a user by FullStory ``id`` or by ``uid`` (exactly one of them)."""
@@ -320,7 +327,7 @@ class AsyncUsers:
         self, id: str | None = None, *, uid: str | None = None
     ) -> ApiResponse[DeleteUserResponse]:
         """Like ``delete``, with the HTTP envelope."""
-        return await run_async(self._client.raw, R.delete_user_call(id, uid))
+        return await run_async(self._client.raw, delete_user_call(id, uid))
 
     def batch_create(
         self,

@@ -125,7 +125,7 @@ def register(commands: Any) -> None:
 def import_command(args: argparse.Namespace) -> int:
     """Check the arguments (the SDK's limits through the SDK's own checks), then import."""
     from ...fullstory import BatchJobOptions
-    from ...fullstory._import import check_import_options
+    from ...fullstory._jobs.import_ import check_import_options
 
     check_import_options(args.jobs_in_flight, args.chunk_size)
     if args.from_line < 1:

@@ -155,7 +155,7 @@ class Source:
             yield _TooLong(size, size - 1 if piece.endswith(b"\n") else size)
 
     def _ndjson(self) -> Iterator[Any]:
-        from ...fullstory._import import ImportChunk
+        from ...errors import ImportChunk
 
         interrupts = self.interrupts
         group: list[dict[str, Any]] = []  # a maybe-sent chunk of a failed file, gathered

@@ -27,28 +27,31 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import attrs
 
-from fullstory_api.models import JobResultsPending, JobStatus, JobStatusResponse
+from fullstory_api.models import JobStatus, JobStatusResponse
 
-from .. import _constants as C
-from .._transport import new_idempotency_key
-from ..errors import (
+from ... import _constants as C
+from ..._transport import new_idempotency_key
+from ...errors import (
     FSError,
     FSIdempotencyKeyReusedError,
     FSInvalidArgumentError,
     FSMaxRetryError,
-    FSRateLimitedError,
-    FSUnknownError,
+    ImportChunk,
+    ImportFailure,
+    ImportStopped,
 )
-from . import _requests as R
-from ._calls import ApiResponse
-from ._flow import Emit, Finished, Flow, Request, Sleep, Start, Wait, can_overlap
-from ._jobs import RETRYABLE_POLL_ERRORS, BatchJobOptions, _count, poll_backoff
+from .._calls import ApiResponse
+from .._flow import Emit, Finished, Flow, RequestLane, can_overlap
+from .._requests import Kind, create_job_call, prepare_item
+from .options import BatchJobOptions
+from .paging import ResultPages
+from .polling import JobEnded, PollAgain, StatusPolls, busy_wait
+from .results import ImportProgress, ImportResult, status_count
 
 Listener = Callable[..., Any]
 logger = logging.getLogger("session_analytics")
@@ -57,119 +60,18 @@ READ_SLICE = 1_000  # items read between two looks at the requests in flight
 MAX_REQUESTS = 16  # requests of one import in flight at once (polls, result pages, a create)
 
 
-@attrs.frozen
-class ImportFailure:
-    """One item that was not imported, and why."""
-
-    item: Any  # the request: as given (refused before sending) or as the API echoes it
-    code: str
-    message: str
-    job_id: str | None  # None when the item was refused before it was sent
-    index: int | None  # its position in the input, when known
-
-
-@attrs.frozen
-class ImportProgress:
-    """Where an import stands, passed to ``on_progress`` as it moves."""
-
-    read: int
-    submitted: int
-    imported: int
-    failed: int
-    jobs_running: int
-    jobs_done: int
-    # While the API refuses job creates with 429: seconds until the next try (else None).
-    retry_in: float | None = None
-    # Every item before this position in the input is in a job or was reported as failed.
-    settled: int = 0
-    done: bool = False  # the import has ended: this is its last report
-
-
-@attrs.frozen
-class ImportResult:
-    """How an import ended. ``failed`` lists every failed item unless ``on_failed`` took them."""
-
-    read: int
-    submitted: int
-    imported: int
-    failed_count: int
-    job_ids: list[str]
-    failed: list[ImportFailure]
-
-    @property
-    def ok(self) -> bool:
-        return self.failed_count == 0
-
-
-@attrs.frozen
-class ImportChunk:
-    """Items that must go into one job, created with this Idempotency-Key: a chunk that an
-    import that stopped may have sent already (``ImportStopped.resume_items()`` yields them).
-    Given to ``import_()`` among the items, it is sent alone, as it is, with its key: if its
-    job was created before (within the API's 24 hours for a key), the API answers with that
-    job instead of creating a second one."""
-
-    items: list[dict[str, Any]]
-    idempotency_key: str
-
-
-@attrs.frozen
-class ImportStopped:
-    """Where an import stood when it stopped: set as ``import_stopped`` on the exception that
-    stopped it (an FSError, or anything else: a KeyboardInterrupt, an error of the iterable).
-
-    The iterable was consumed up to ``read`` items. ``unsent`` holds those of them that are in no
-    job (already checked, ready to import again; ``unsent_indices`` are their positions in the
-    input); the items after ``read`` were not read: import ``itertools.chain(unsent, rest)`` once
-    the API works again, and nothing is sent twice. ``running_job_ids`` were created and may still
-    be importing: do not send their items again (``get_batch_user_import_status`` /
-    ``get_batch_events_import_status`` of ``fullstory_api.api`` on ``fs.raw`` tell how each
-    ended). ``maybe_sent`` is True when the stop was a job create that got no answer (a timeout,
-    a dropped connection, a 5xx, or a stop while it was in flight or its answer was being read),
-    or an ``ImportChunk`` given back was not sent yet: that job may exist, with the first
-    ``maybe_sent_count`` items of ``unsent`` in it; the others were never sent.
-    ``refused`` lists items refused by the checks that ``on_failed`` was not told about yet.
-
-    ``unsent_chunks`` are those first ``maybe_sent_count`` items of ``unsent`` again, as the
-    chunks they were sent in, each with its Idempotency-Key: import
-    ``itertools.chain(stopped.resume_items(), rest)`` and a chunk whose job was created is not
-    created again (the API answers with the job the key made), so each item is imported once.
-    """
-
-    read: int
-    submitted: int
-    imported: int
-    failed_count: int
-    job_ids: list[str]
-    running_job_ids: list[str]
-    running_items: int  # in the running jobs
-    unsent: list[dict[str, Any]]
-    unsent_indices: list[int]
-    maybe_sent: bool
-    refused: list[ImportFailure]
-    # How many of ``unsent`` (the first ones) may be in that job; the others were never sent.
-    maybe_sent_count: int = 0
-    unsent_chunks: list[ImportChunk] = attrs.field(factory=list)
-
-    def resume_items(self) -> Iterator[Any]:
-        """What to import again, in the order to import it: the chunks that may have been sent
-        (each an :class:`ImportChunk` with its key), then the items never sent."""
-        yield from self.unsent_chunks
-        yield from self.unsent[self.maybe_sent_count :]
-
-
 @attrs.define(eq=False)
 class _Running:
+    """A job of the import: its status polls, then the walk through its results."""
+
     job_id: str
     size: int
-    failures: int = 0
+    polls: StatusPolls
+    pages: ResultPages
     due: float = 0.0  # when its next request may go (a poll, or a results page)
     busy: bool = False  # a request of this job is in flight
     finished: bool = False  # done on the API's side: its results are being read
     status: JobStatusResponse | None = None
-    imports: bool = True  # paging /imports (else /errors)
-    token: str | None = None
-    waits: int = 0  # "not ready yet" answers of the results
 
 
 @attrs.define(eq=False)
@@ -188,15 +90,6 @@ class _Create:
     # Set first thing once its answer named the job: from then on the chunk is in that job.
     job: _Running | None = None
     counted: bool = False  # its job is in job_ids, _running and submitted
-
-
-def _busy(error: FSError) -> float | None:
-    """How long to wait when the API has too much in progress (429), else None."""
-    if isinstance(error, FSRateLimitedError):
-        return error.retry_after or 1.0
-    if isinstance(error, FSMaxRetryError) and isinstance(error.last_error, FSRateLimitedError):
-        return error.last_error.retry_after or 1.0
-    return None
 
 
 def check_import_options(jobs_in_flight: int, chunk_size: int) -> None:
@@ -226,7 +119,7 @@ class _Importer:
 
     def __init__(
         self,
-        kind: R.Kind,
+        kind: Kind,
         items: Iterable[Any],
         *,
         shared_context: dict[str, Any] | None,
@@ -241,7 +134,7 @@ class _Importer:
         if isinstance(items, dict | str | bytes) or not isinstance(items, Iterable):
             raise FSInvalidArgumentError("items must be an iterable of requests", field="items")
         check_import_options(jobs_in_flight, chunk_size)
-        self.kind: R.Kind = kind
+        self.kind: Kind = kind
         self._source: Iterator[Any] = iter(items)
         self._shared = shared_context
         self._options = options
@@ -273,47 +166,15 @@ class _Importer:
         self._busy_until = 0.0  # no create before this (the API has too much in progress)
         self._stop_error: BaseException | None = None
         self._last: ImportProgress | None = None
-        self._overlap = False
-        self._clock = 0.0  # one request at a time: the time slept so far
-        self._ready: Finished = []
-        self._requests = 0  # started, not collected
-
-    # ---- requests, overlapped or one at a time -----------------------------------------------
-
-    def _now(self) -> float:
-        return time.monotonic() if self._overlap else self._clock
-
-    def _send(self, call: Any, tag: Any) -> Flow[None]:
-        if self._overlap:
-            self._requests += 1
-            yield Start(call, tag)
-            return
-        outcome = yield Request(call)
-        assert isinstance(outcome, ApiResponse | FSError)
-        self._ready.append((tag, outcome))
-
-    def _collect(self, timeout: float | None) -> Flow[Finished]:
-        if self._ready:
-            ready, self._ready = self._ready, []
-            return ready
-        if self._overlap:
-            finished = yield Wait(timeout)
-            assert isinstance(finished, list)
-            self._requests -= len(finished)
-            return finished
-        if timeout is None:  # nothing in flight and nothing to wait for: a bug
-            raise FSUnknownError("import: nothing left to wait for")
-        if timeout > 0:
-            yield Sleep(timeout)
-            self._clock += timeout
-        return []
+        # Set again as the flow starts, when it knows whether its driver overlaps requests.
+        self._lane = RequestLane(overlap=False, what="import")
 
     # ---- reporting --------------------------------------------------------------------------
 
     def _progress(self, *, done: bool = False) -> Emit:
         retry_in = None
         if self._retry_at is not None:
-            retry_in = round(max(0.0, self._retry_at - self._now()), 1)
+            retry_in = round(max(0.0, self._retry_at - self._lane.now()), 1)
         snapshot = ImportProgress(
             self.read,
             self.submitted,
@@ -349,14 +210,14 @@ class _Importer:
         ]
         return min(held, default=self.read)
 
-    def _fail(self, failures: list[ImportFailure]) -> Emit | None:
+    def _report_failed(self, failures: list[ImportFailure]) -> Emit | None:
         self.failed_count += len(failures)
         if self._on_failed is None:
             self.failed.extend(failures)
             return None
         return Emit([self._on_failed], (failures,), "failed")
 
-    def _stop(self, error: BaseException) -> None:
+    def _stop_with(self, error: BaseException) -> None:
         """Stop the import with ``error`` once the create in flight, if any, is answered (so
         that what was sent is known); the first error wins."""
         if self._stop_error is None:
@@ -382,7 +243,7 @@ class _Importer:
                     self._taken = None
                     break  # the chunk read so far goes first, then this one, alone
                 try:
-                    chunk.append(R.prepare_item(self.kind, item, f"items[{index}]"))
+                    chunk.append(prepare_item(self.kind, item, f"items[{index}]"))
                     indices.append(index)
                 except FSInvalidArgumentError as error:
                     refused.append(ImportFailure(item, "invalid_argument", str(error), None, index))
@@ -395,12 +256,12 @@ class _Importer:
             self._taken = None  # the iterable raised: it handed nothing over
             if self._create is None or not self._create.in_flight:
                 raise
-            self._stop(error)  # once the create in flight says whether it made its job
+            self._stop_with(error)  # once the create in flight says whether it made its job
             return
         if len(chunk) >= self._chunk_size or self._exhausted:
             self._chunk_complete = True
         if refused:
-            emitted = self._fail(refused)
+            emitted = self._report_failed(refused)
             self._refused = []
             if emitted is not None:
                 yield emitted
@@ -408,7 +269,7 @@ class _Importer:
     def _keyed_create(self, given: ImportChunk, first: int) -> _Create:
         """An ImportChunk as a create of its own, with its key; its items are checked, and
         those refused are reported (the chunk then differs from the one sent with that key,
-        and the API refuses the key: see ``_created``)."""
+        and the API refuses the key: see ``_read_create_answer``)."""
         if not isinstance(given.items, list) or not isinstance(given.idempotency_key, str):
             raise FSInvalidArgumentError(
                 "ImportChunk: items must be a list and idempotency_key a str", field="items"
@@ -418,7 +279,7 @@ class _Importer:
         for offset, item in enumerate(given.items):
             index = first + offset
             try:
-                items.append(R.prepare_item(self.kind, item, f"items[{index}]"))
+                items.append(prepare_item(self.kind, item, f"items[{index}]"))
                 indices.append(index)
             except FSInvalidArgumentError as error:
                 self._refused.append(
@@ -431,9 +292,9 @@ class _Importer:
 
     def flow(self) -> Flow[ImportResult]:
         try:
-            yield from self._flow()
+            yield from self._run()
         except BaseException as error:
-            stopped = self._stopped()
+            stopped = self._where_stopped()
             if stopped.running_job_ids:
                 logger.warning(
                     "import stopped; these jobs were created and may still be running: %s",
@@ -451,12 +312,13 @@ class _Importer:
             list(self.failed),
         )
 
-    def _stopped(self) -> ImportStopped:
+    def _where_stopped(self) -> ImportStopped:
         """Where the import stands, whatever step it was stopped at (a Ctrl-C may land between
         any two steps): every item read is in a job, in ``unsent`` or reported as failed."""
         create = self._create
         if create is not None and create.job is not None:
-            self._record(create)  # its answer had named its job: the chunk is in that job
+            # Its answer had named its job: the chunk is in that job.
+            self._count_created_job(create)
             create = None
         # (items, indices, key): the chunks that may be in a job go first, with their keys.
         keyed: list[tuple[list[Any], list[int], str]] = []
@@ -520,7 +382,7 @@ class _Importer:
             chunks,
         )
 
-    def _record(self, create: _Create) -> None:
+    def _count_created_job(self, create: _Create) -> None:
         """Count the job ``create`` made; safe to call again after a stop halfway through."""
         job = create.job
         assert job is not None
@@ -535,8 +397,8 @@ class _Importer:
         if self._create is create:
             self._create = None
 
-    def _flow(self) -> Flow[None]:
-        self._overlap = can_overlap()
+    def _run(self) -> Flow[None]:
+        self._lane = RequestLane(overlap=can_overlap(), what="import")
         while True:
             create = self._create
             # Read the next chunk while the one before it is being created (or there is none).
@@ -548,8 +410,8 @@ class _Importer:
             ):
                 yield from self._read_slice()
                 if not self._chunk_complete and self._stop_error is None:
-                    if self._requests:  # look at the answers between slices
-                        yield from self._handle((yield from self._collect(0)))
+                    if self._lane.in_flight:  # look at the answers between slices
+                        yield from self._read_answers((yield from self._lane.collect(0)))
                     continue
             if create is None and self._chunk and (self._chunk_complete or self._keyed):
                 create = self._create = _Create(
@@ -561,7 +423,7 @@ class _Importer:
                 if self._keyed.items:  # else every item of it was refused, and reported
                     create = self._create = self._keyed
                 self._keyed = None
-            now = self._now()
+            now = self._lane.now()
             slot = len(self._running) < self._in_flight_max
             if self._stop_error is not None:
                 if create is None or not create.in_flight:
@@ -571,19 +433,19 @@ class _Importer:
                 and not create.in_flight
                 and slot
                 and now >= self._busy_until
-                and self._requests < MAX_REQUESTS
+                and self._lane.in_flight < MAX_REQUESTS
             ):
                 create.in_flight, create.started_at = True, now
-                call = R.create_job_call(self.kind, create.items, self._shared, create.key)
-                yield from self._send(call, create)
+                call = create_job_call(self.kind, create.items, self._shared, create.key)
+                yield from self._lane.send(call, create)
                 continue  # read the next chunk while this one is sent
             if self._stop_error is None:
                 for job in (*self._running, *self._reading):
-                    if self._requests >= MAX_REQUESTS:
+                    if self._lane.in_flight >= MAX_REQUESTS:
                         break
                     if not job.busy and job.due <= now:
                         job.busy = True
-                        yield from self._send(self._job_call(job), job)
+                        yield from self._lane.send(self._job_call(job), job)
             if (
                 self._create is None
                 and self._keyed is None
@@ -597,47 +459,46 @@ class _Importer:
             if create is not None and not create.in_flight and slot:
                 due.append(self._busy_until)
             timeout = max(0.0, min(due) - now) if due and self._stop_error is None else None
-            yield from self._handle((yield from self._collect(timeout)))
+            yield from self._read_answers((yield from self._lane.collect(timeout)))
         yield self._progress(done=True)
 
     def _job_call(self, job: _Running) -> Any:
-        if not job.finished:
-            return R.job_status_call(self.kind, job.job_id)
-        if job.imports:
-            return R.job_imports_call(self.kind, job.job_id, job.token, self._include_schema)
-        return R.job_errors_call(self.kind, job.job_id, job.token)
+        """The next request of a job: a status poll, or a page of its results once done."""
+        return job.pages.call() if job.finished else job.polls.call()
 
-    def _handle(self, finished: Finished) -> Flow[None]:
+    def _read_answers(self, finished: Finished) -> Flow[None]:
         for tag, outcome in finished:
             if isinstance(tag, _Create):
-                yield from self._created(tag, outcome)
+                yield from self._read_create_answer(tag, outcome)
                 continue
             assert isinstance(tag, _Running)
             tag.busy = False
             if self._stop_error is not None:
                 continue  # stopping: only the create's answer still matters
             if tag.finished:
-                yield from self._page(tag, outcome)
+                yield from self._read_results_page(tag, outcome)
             else:
-                yield from self._polled(tag, outcome)
+                yield from self._read_status(tag, outcome)
 
-    def _created(self, create: _Create, created: ApiResponse[Any] | FSError) -> Flow[None]:
+    def _read_create_answer(
+        self, create: _Create, created: ApiResponse[Any] | FSError
+    ) -> Flow[None]:
         # ``in_flight`` stays set until the answer is recorded: a stop before that says the
         # chunk may be in a job (and carries its key), never that it was not sent.
         if isinstance(created, FSError):
             if created.maybe_processed:
                 create.maybe_sent = True  # once maybe, always maybe: its key goes with it
-            wait = _busy(created)
+            wait = busy_wait(created)
             if create.keyed and isinstance(created, FSIdempotencyKeyReusedError):
                 yield from self._key_refused(create, created)
                 return
             if wait is None:
                 create.in_flight = False
-                self._stop(created)
+                self._stop_with(created)
                 return
             # Too much in progress, or rate limited: the same chunk goes again later, with the
             # same key, unless creates have been refused for longer than the options allow.
-            now = self._now()
+            now = self._lane.now()
             if self._limited_since is None:
                 self._limited_since = create.started_at
             wait = max(wait, self._options.poll_interval)
@@ -645,7 +506,7 @@ class _Importer:
             if limited + wait > self._options.max_rate_limited_wait:
                 create.in_flight = False
                 self._retry_at = None
-                self._stop(self._rate_limited(created, limited))
+                self._stop_with(self._rate_limited_too_long(created, limited))
                 return
             logger.warning(
                 "import: the API refused a job create with 429 (%s); retrying in %.0f s "
@@ -662,14 +523,26 @@ class _Importer:
                 yield progress
             return
         job_id = created.body.job.id
-        due = self._now() + self._options.poll_interval
-        create.job = _Running(job_id, len(create.items), due=due)
-        self._record(create)
+        due = self._lane.now() + self._options.poll_interval
+        create.job = _Running(
+            job_id,
+            len(create.items),
+            StatusPolls(
+                self.kind,
+                job_id,
+                self._options.poll_interval,
+                self._options.max_retry,
+                what="import job",
+            ),
+            ResultPages(self.kind, job_id, self._include_schema),
+            due=due,
+        )
+        self._count_created_job(create)
         create.in_flight = False
         self._limited_since = self._retry_at = None
         yield self._progress()
 
-    def _rate_limited(self, created: FSError, limited: float) -> FSMaxRetryError:
+    def _rate_limited_too_long(self, created: FSError, limited: float) -> FSMaxRetryError:
         last = created.last_error if isinstance(created, FSMaxRetryError) else created
         gave_up = FSMaxRetryError(
             f"import: the API kept refusing job creates with 429 (rate limited, or too much in "
@@ -697,88 +570,67 @@ class _Importer:
         logger.warning("import: %s (%s)", message, refused.message)
         self._refused = [*self._refused, *failures]
         self._create = None
-        emitted = self._fail(self._refused)
+        emitted = self._report_failed(self._refused)
         self._refused = []
         if emitted is not None:
             yield emitted
 
-    def _polled(self, job: _Running, polled: ApiResponse[Any] | FSError) -> Flow[None]:
-        now = self._now()
-        if isinstance(polled, FSError):
-            if not isinstance(polled, RETRYABLE_POLL_ERRORS):
-                self._stop(polled)
-                return
-            job.failures += 1
-            if job.failures >= self._options.max_retry:
-                gave_up = FSMaxRetryError(
-                    f"import job {job.job_id}: {job.failures} status polls failed in a row "
-                    f"(last: {polled.message})",
-                    last_error=polled,
-                    retries_taken=job.failures,
-                )
-                gave_up.__cause__ = polled
-                self._stop(gave_up)
-                return
-            # Back off as the job poller does: the server may have said how long to wait.
-            job.due = now + poll_backoff(self._options.poll_interval, job.failures, polled)
+    def _read_status(self, job: _Running, polled: ApiResponse[Any] | FSError) -> Flow[None]:
+        now = self._lane.now()
+        read = job.polls.read(polled)
+        if isinstance(read, PollAgain):
+            job.due = now + read.delay
             return
-        job.failures = 0
-        status: JobStatusResponse = polled.body
-        if status.job.status == JobStatus.PROCESSING:
-            job.due = now + self._options.poll_interval
+        if not isinstance(read, JobEnded):
+            self._stop_with(read.error)
             return
         # Done on the API's side: its slot is free; its results are read while others run.
+        status = read.status
         self._running.remove(job)
         job.finished, job.status, job.due = True, status, now
         if self._on_imported is None:
-            self.imported += _count(status.imports)
+            self.imported += status_count(status.imports)
             if not self._has_errors(status):
                 yield from self._job_done(job)
                 return
-            job.imports = False
+            job.pages.turn_to_errors()
         self._reading.append(job)
         yield self._progress()
 
     @staticmethod
     def _has_errors(status: JobStatusResponse) -> bool:
-        return bool(_count(status.errors)) or status.job.status == JobStatus.FAILED
+        return bool(status_count(status.errors)) or status.job.status == JobStatus.FAILED
 
-    def _page(self, job: _Running, page: ApiResponse[Any] | FSError) -> Flow[None]:
-        now = self._now()
+    def _read_results_page(self, job: _Running, page: ApiResponse[Any] | FSError) -> Flow[None]:
+        now = self._lane.now()
         if isinstance(page, FSError):
-            self._stop(page)
+            self._stop_with(page)
             return
-        if isinstance(page.body, JobResultsPending):
+        results = job.pages.read(page.body)
+        if results is None:
             # 202: not ready yet, which is not "no results"; ask again shortly.
-            job.waits += 1
-            if job.waits > self._options.max_retry:
-                self._stop(
-                    FSUnknownError(
-                        f"import job {job.job_id}: results still not ready after {job.waits} tries"
-                    )
-                )
+            too_long = job.pages.not_ready_too_long(self._options.max_retry, "import job")
+            if too_long is not None:
+                self._stop_with(too_long)
                 return
             job.due = now + self._options.poll_interval
             return
-        results = R.page_results(page.body)
-        if job.imports:
+        if job.pages.imports:
             self.imported += len(results)
             if results and self._on_imported is not None:
                 yield Emit([self._on_imported], (results,), "imported")
         else:
-            failures = [self._failure(job, failed) for failed in results]
+            failures = [self._failure_of(job, failed) for failed in results]
             if failures:
-                emitted = self._fail(failures)
+                emitted = self._report_failed(failures)
                 if emitted is not None:
                     yield emitted
-        token = R.next_page_token(page.body, job.token)
         job.due = now
-        if token is not None:
-            job.token = token
+        if not job.pages.last:
             return
         assert job.status is not None
-        if job.imports and self._has_errors(job.status):
-            job.imports, job.token, job.waits = False, None, 0
+        if job.pages.imports and self._has_errors(job.status):
+            job.pages.turn_to_errors()
             return
         self._reading.remove(job)
         yield from self._job_done(job)
@@ -787,7 +639,7 @@ class _Importer:
         self.jobs_done += 1
         yield self._progress()
 
-    def _failure(self, job: _Running, failed: Any) -> ImportFailure:
+    def _failure_of(self, job: _Running, failed: Any) -> ImportFailure:
         echoed = failed.user if self.kind == "users" else failed.event
         item = echoed.to_dict() if hasattr(echoed, "to_dict") else None
         code = failed.code if isinstance(failed.code, str) else "unknown"
@@ -796,7 +648,7 @@ class _Importer:
 
 
 def importer(
-    kind: R.Kind,
+    kind: Kind,
     items: Iterable[Any],
     *,
     shared_context: dict[str, Any] | None = None,
