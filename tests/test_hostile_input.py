@@ -29,8 +29,7 @@ from session_analytics.errors import (
     FSInvalidArgumentError,
     SmartlookInvalidArgumentError,
 )
-from session_analytics.fullstory import BatchJobOptions, _inputs
-from session_analytics.fullstory import _requests as R
+from session_analytics.fullstory import BatchJobOptions, _inputs, _requests
 from session_analytics.fullstory._track import track_payload
 from session_analytics.sandbox import Sandbox, spec
 from session_analytics.sandbox.fullstory import checked_properties
@@ -444,7 +443,9 @@ def test_hostile_properties_and_timestamps_in_every_call(properties: Any, timest
     user = {"uid": "u1", "properties": properties}
     if outcome(lambda: _inputs.user_request(user), FSInvalidArgumentError) is not None:
         sandbox_takes_user(as_httpx_sends(_inputs.user_request(user)), "CreateUserRequest")
-    item = outcome(lambda: R.prepare_item("users", user, "items[0]"), FSInvalidArgumentError)
+    item = outcome(
+        lambda: _requests.prepare_item("users", user, "items[0]"), FSInvalidArgumentError
+    )
     if item is not None:
         sandbox_takes_user(as_httpx_sends(item), "BatchUserImportRequest")
 
@@ -454,7 +455,7 @@ def test_hostile_properties_and_timestamps_in_every_call(properties: Any, timest
 def test_events_create_refuses_with_a_typed_error_or_sends_json_the_api_takes(
     event: Any, key: Any
 ) -> None:
-    call = outcome(lambda: R.create_event_call(event, key), FSInvalidArgumentError)
+    call = outcome(lambda: _requests.create_event_call(event, key), FSInvalidArgumentError)
     if call is not None:
         sandbox_takes_event(as_httpx_sends(_inputs.event_request(event)))
 
@@ -464,9 +465,12 @@ def test_events_create_refuses_with_a_typed_error_or_sends_json_the_api_takes(
 def test_users_create_and_update_refuse_with_a_typed_error(
     user: Any, key: Any, user_id: Any
 ) -> None:
-    if outcome(lambda: R.create_user_call(user, key), FSInvalidArgumentError) is not None:
+    if outcome(lambda: _requests.create_user_call(user, key), FSInvalidArgumentError) is not None:
         sandbox_takes_user(as_httpx_sends(_inputs.user_request(user)), "CreateUserRequest")
-    if outcome(lambda: R.update_user_call(user_id, user), FSInvalidArgumentError) is not None:
+    if (
+        outcome(lambda: _requests.update_user_call(user_id, user), FSInvalidArgumentError)
+        is not None
+    ):
         sandbox_takes_user(as_httpx_sends(_inputs.user_request(user)), "UpdateUserRequest")
 
 
@@ -475,10 +479,12 @@ def test_users_create_and_update_refuse_with_a_typed_error(
 def test_batch_and_import_items_refuse_with_a_typed_error_naming_their_index(
     item: Any, kind: Any
 ) -> None:
-    prepared = outcome(lambda: R.prepare_item(kind, item, "items[41]"), FSInvalidArgumentError)
+    prepared = outcome(
+        lambda: _requests.prepare_item(kind, item, "items[41]"), FSInvalidArgumentError
+    )
     if prepared is None:
         with pytest.raises(FSInvalidArgumentError) as caught:
-            R.prepare_item(kind, item, "items[41]")
+            _requests.prepare_item(kind, item, "items[41]")
         assert caught.value.field is not None
         assert caught.value.field.startswith("items[41]")
         return
@@ -713,7 +719,7 @@ def test_values_json_cannot_carry_are_refused_by_every_call(
         lambda: track_event(properties=properties),
         lambda: _inputs.event_request({"name": "x", "properties": properties}),
         lambda: _inputs.user_request({"properties": properties}),
-        lambda: R.prepare_item("users", {"properties": properties}, ""),
+        lambda: _requests.prepare_item("users", {"properties": properties}, ""),
     ):
         error = refused(call)
         assert error.field == field
@@ -727,9 +733,9 @@ def test_values_json_cannot_carry_are_refused_by_every_call(
         (lambda: track_event(name="x\ud800"), "name"),
         (lambda: _inputs.user_request({"uid": "\udc00"}), "uid"),
         (lambda: track_event(user={"uid": "\udc00"}), "user.uid"),
-        (lambda: R.get_user_call("1\ud800", False), "id"),
+        (lambda: _requests.get_user_call("1\ud800", False), "id"),
         (
-            lambda: R.list_users_call(
+            lambda: _requests.list_users_call(
                 uid="\ud800",
                 email=None,
                 display_name=None,
@@ -745,8 +751,8 @@ def test_values_json_cannot_carry_are_refused_by_every_call(
             ),
             "context.location.latitude",
         ),
-        (lambda: R.create_event_call({"name": "x"}, "clé"), "idempotency_key"),
-        (lambda: R.create_user_call({"uid": "u"}, "key\n"), "idempotency_key"),
+        (lambda: _requests.create_event_call({"name": "x"}, "clé"), "idempotency_key"),
+        (lambda: _requests.create_user_call({"uid": "u"}, "key\n"), "idempotency_key"),
         (lambda: _inputs.event_request({"name": "x", 1: 2}), "1"),
     ],
 )

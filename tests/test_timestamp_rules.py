@@ -22,8 +22,7 @@ from hypothesis import strategies as st
 
 from session_analytics import _rules
 from session_analytics.errors import FSInvalidArgumentError
-from session_analytics.fullstory import _inputs
-from session_analytics.fullstory import _requests as R
+from session_analytics.fullstory import _inputs, _requests
 from session_analytics.fullstory._track import track_payload
 from session_analytics.sandbox import Sandbox, spec
 
@@ -206,7 +205,7 @@ def test_the_sdk_sends_a_valid_timestamp_as_written(value: str) -> None:
     assert _inputs.timestamp(value, "timestamp") == value
     assert _inputs.event_request({"name": "x", "timestamp": value})["timestamp"] == value
     assert track_event(timestamp=value)["timestamp"] == value
-    item = R.prepare_item("events", {"name": "x", "timestamp": value}, "items[0]")
+    item = _requests.prepare_item("events", {"name": "x", "timestamp": value}, "items[0]")
     assert item["timestamp"] == value
 
 
@@ -218,7 +217,7 @@ def test_the_sdk_refuses_at_the_call_site(value: str, reason: str) -> None:
         ("timestamp", lambda: track_event(timestamp=value)),
         (
             "items[7].timestamp",
-            lambda: R.prepare_item("events", {"name": "x", "timestamp": value}, "items[7]"),
+            lambda: _requests.prepare_item("events", {"name": "x", "timestamp": value}, "items[7]"),
         ),
     ]
     for field, call in calls:

@@ -70,8 +70,8 @@ from session_analytics.fullstory import (
     BatchJobOptions,
     FullStory,
     _inputs,
+    _requests,
 )
-from session_analytics.fullstory import _requests as R
 from session_analytics.fullstory._calls import ApiResponse, Call, describe, run_async, run_sync
 from session_analytics.fullstory._flow import Emit, Flow, Request, Sleep
 from session_analytics.fullstory._jobs.import_ import _Importer
@@ -371,9 +371,9 @@ async def test_caller_idempotency_key_is_kept_on_every_attempt(
     assert h.server.header("Idempotency-Key") == ["order-42"] * 3
 
 
-def _create_job(kind: R.Kind) -> Callable[[Any], Any]:
+def _create_job(kind: _requests.Kind) -> Callable[[Any], Any]:
     item = {"uid": "u1"} if kind == "users" else {"name": "Clicked", "user": {"uid": "u1"}}
-    return lambda fs: send(fs, R.create_job_call(kind, [item], None, None))
+    return lambda fs: send(fs, _requests.create_job_call(kind, [item], None, None))
 
 
 JOB = {"job": {"id": "j1", "status": "PROCESSING", "created": "2024-02-01T12:00:00Z"}}
@@ -686,10 +686,10 @@ async def test_unreadable_success_is_a_parse_error(
 @pytest.mark.parametrize(
     "call",
     [
-        pytest.param(R.job_imports_call("users", "j1", None, False), id="users-imports"),
-        pytest.param(R.job_errors_call("users", "j1", None), id="users-errors"),
-        pytest.param(R.job_imports_call("events", "j1", None, False), id="events-imports"),
-        pytest.param(R.job_errors_call("events", "j1", None), id="events-errors"),
+        pytest.param(_requests.job_imports_call("users", "j1", None, False), id="users-imports"),
+        pytest.param(_requests.job_errors_call("users", "j1", None), id="users-errors"),
+        pytest.param(_requests.job_imports_call("events", "j1", None, False), id="events-imports"),
+        pytest.param(_requests.job_errors_call("events", "j1", None), id="events-errors"),
     ],
 )
 @pytest.mark.parametrize("body", [b"", b"{}"], ids=["empty", "empty-object"])
@@ -1355,7 +1355,9 @@ def test_import_refuses_naive_timestamp_strings_locally() -> None:
 
 def test_a_batch_job_refuses_a_naive_timestamp_string() -> None:
     with pytest.raises(FSInvalidArgumentError) as info:
-        R.prepare_item("events", {"name": "e", "timestamp": "2024-01-01T00:00:00"}, "requests[4]")
+        _requests.prepare_item(
+            "events", {"name": "e", "timestamp": "2024-01-01T00:00:00"}, "requests[4]"
+        )
     assert info.value.field == "requests[4].timestamp"
     assert NO_OFFSET_HINT in str(info.value)
 
@@ -1383,7 +1385,7 @@ class Driver:
     """Drives a flow by hand: answers each Request from a script (by role: create, status,
     imports, errors) and records every step as ("create"), ("sleep", s) or ("emit", event)."""
 
-    def __init__(self, kind: R.Kind, **answers: Answers) -> None:
+    def __init__(self, kind: _requests.Kind, **answers: Answers) -> None:
         self.kind = kind
         self.answers = {role: a if callable(a) else list(a) for role, a in answers.items()}
         self.steps: list[tuple[Any, ...]] = []
@@ -1439,7 +1441,7 @@ def job(state: str = "PROCESSING", job_id: str = "j1") -> dict[str, Any]:
     return {"id": job_id, "status": state, "created": "2024-02-01T12:00:00Z"}
 
 
-def created(kind: R.Kind = "users", job_id: str = "j1") -> ApiResponse[Any]:
+def created(kind: _requests.Kind = "users", job_id: str = "j1") -> ApiResponse[Any]:
     model = (
         CreateBatchUserImportJobResponse if kind == "users" else CreateBatchEventsImportJobResponse
     )
@@ -1455,7 +1457,9 @@ def status(
     return ok(JobStatusResponse.from_dict(body))
 
 
-def imports_page(kind: R.Kind, names: list[str], token: str | None = None) -> ApiResponse[Any]:
+def imports_page(
+    kind: _requests.Kind, names: list[str], token: str | None = None
+) -> ApiResponse[Any]:
     if kind == "users":
         results: list[Any] = [{"id": f"fs-{name}", "uid": name} for name in names]
         model: Any = GetBatchUserImportsResponse
@@ -1467,12 +1471,14 @@ def imports_page(kind: R.Kind, names: list[str], token: str | None = None) -> Ap
     return ok(model.from_dict(body))
 
 
-def echo(kind: R.Kind, name: str) -> dict[str, Any]:
+def echo(kind: _requests.Kind, name: str) -> dict[str, Any]:
     """A failed item as the API echoes it back."""
     return {"user": {"uid": name}} if kind == "users" else {"event": {"name": name}}
 
 
-def errors_page(kind: R.Kind, names: list[str], token: str | None = None) -> ApiResponse[Any]:
+def errors_page(
+    kind: _requests.Kind, names: list[str], token: str | None = None
+) -> ApiResponse[Any]:
     results = [
         {"code": "invalid_argument", "message": f"{name} is bad", **echo(kind, name)}
         for name in names
@@ -1486,14 +1492,18 @@ def errors_page(kind: R.Kind, names: list[str], token: str | None = None) -> Api
     return ok(model.from_dict(body))
 
 
-def items(kind: R.Kind, count: int) -> list[dict[str, Any]]:
+def items(kind: _requests.Kind, count: int) -> list[dict[str, Any]]:
     if kind == "users":
         return [{"uid": f"u{i}"} for i in range(count)]
     return [{"name": f"e{i}", "user": {"uid": f"u{i}"}} for i in range(count)]
 
 
 def new_job(
-    kind: R.Kind = "users", count: int = 2, *, poll_interval: float = 1.0, max_retry: int = 3
+    kind: _requests.Kind = "users",
+    count: int = 2,
+    *,
+    poll_interval: float = 1.0,
+    max_retry: int = 3,
 ) -> _JobCore[Any, Any]:
     options = BatchJobOptions(poll_interval=poll_interval, max_retry=max_retry)
     return _JobCore(
@@ -1521,7 +1531,7 @@ def server_error() -> FSServerError:
 
 
 @pytest.mark.parametrize("kind", ["users", "events"])
-def test_job_lifecycle(kind: R.Kind) -> None:
+def test_job_lifecycle(kind: _requests.Kind) -> None:
     batch = new_job(kind, poll_interval=1.5)
     drive = Driver(
         kind,
@@ -1804,7 +1814,7 @@ def test_job_items_are_checked_when_added() -> None:
 
 
 def importer(
-    kind: R.Kind,
+    kind: _requests.Kind,
     source: list[Any],
     *,
     chunk_size: int,
@@ -1830,7 +1840,7 @@ class FakeJobs:
     """Creates a job for every create and reports it COMPLETED, all imported, at its first poll;
     checks that no more than ``limit`` jobs are ever running."""
 
-    def __init__(self, kind: R.Kind, limit: int) -> None:
+    def __init__(self, kind: _requests.Kind, limit: int) -> None:
         self.kind = kind
         self.limit = limit
         self.sizes: dict[str, int] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from .. import _constants as C
+from .._constants import DEFAULT_IMPORT_JOBS_IN_FLIGHT, MAX_BATCH_ITEMS
 from . import _inputs
 from ._calls import ApiResponse, run_async, run_sync
 from ._ids import event_id
@@ -111,8 +111,8 @@ class Events(_Tracking):
         *,
         shared_context: Context | dict[str, Any] | None = None,
         options: BatchJobOptions | None = None,
-        jobs_in_flight: int = C.DEFAULT_IMPORT_JOBS_IN_FLIGHT,
-        chunk_size: int = C.MAX_BATCH_ITEMS,
+        jobs_in_flight: int = DEFAULT_IMPORT_JOBS_IN_FLIGHT,
+        chunk_size: int = MAX_BATCH_ITEMS,
         on_progress: Listener | None = None,
         on_failed: Listener | None = None,
         on_imported: Listener | None = None,
@@ -180,8 +180,8 @@ class AsyncEvents(_Tracking):
         *,
         shared_context: Context | dict[str, Any] | None = None,
         options: BatchJobOptions | None = None,
-        jobs_in_flight: int = C.DEFAULT_IMPORT_JOBS_IN_FLIGHT,
-        chunk_size: int = C.MAX_BATCH_ITEMS,
+        jobs_in_flight: int = DEFAULT_IMPORT_JOBS_IN_FLIGHT,
+        chunk_size: int = MAX_BATCH_ITEMS,
         on_progress: Listener | None = None,
         on_failed: Listener | None = None,
         on_imported: Listener | None = None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from .. import _constants as C
+from .._constants import DEFAULT_IMPORT_JOBS_IN_FLIGHT, MAX_BATCH_ITEMS
 from ._calls import ApiResponse, run_async, run_sync
 from ._requests import (
     create_user_call,
@@ -189,8 +189,8 @@ class Users:
         items: Iterable[BatchUserImportRequest | dict[str, Any]],
         *,
         options: BatchJobOptions | None = None,
-        jobs_in_flight: int = C.DEFAULT_IMPORT_JOBS_IN_FLIGHT,
-        chunk_size: int = C.MAX_BATCH_ITEMS,
+        jobs_in_flight: int = DEFAULT_IMPORT_JOBS_IN_FLIGHT,
+        chunk_size: int = MAX_BATCH_ITEMS,
         on_progress: Listener | None = None,
         on_failed: Listener | None = None,
         on_imported: Listener | None = None,
@@ -353,8 +353,8 @@ class AsyncUsers:
         items: Iterable[BatchUserImportRequest | dict[str, Any]],
         *,
         options: BatchJobOptions | None = None,
-        jobs_in_flight: int = C.DEFAULT_IMPORT_JOBS_IN_FLIGHT,
-        chunk_size: int = C.MAX_BATCH_ITEMS,
+        jobs_in_flight: int = DEFAULT_IMPORT_JOBS_IN_FLIGHT,
+        chunk_size: int = MAX_BATCH_ITEMS,
         on_progress: Listener | None = None,
         on_failed: Listener | None = None,
         on_imported: Listener | None = None,

@@ -34,7 +34,7 @@ import attrs
 
 from fullstory_api.models import JobStatus, JobStatusResponse
 
-from ... import _constants as C
+from ..._constants import MAX_BATCH_ITEMS
 from ..._transport import new_idempotency_key
 from ...errors import (
     FSError,
@@ -104,9 +104,9 @@ def check_import_options(jobs_in_flight: int, chunk_size: int) -> None:
         )
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int):
         raise FSInvalidArgumentError("chunk_size must be a whole number", field="chunk_size")
-    if not 1 <= chunk_size <= C.MAX_BATCH_ITEMS:
+    if not 1 <= chunk_size <= MAX_BATCH_ITEMS:
         raise FSInvalidArgumentError(
-            f"chunk_size must be between 1 and {C.MAX_BATCH_ITEMS}", field="chunk_size"
+            f"chunk_size must be between 1 and {MAX_BATCH_ITEMS}", field="chunk_size"
         )
 
 

@@ -14,7 +14,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from fullstory_api.models import JobMetadata, JobStatus, JobStatusResponse
 
-from ... import _constants as C
+from ..._constants import MAX_BATCH_ITEMS
 from ..._transport import new_idempotency_key
 from ...errors import FSError, FSInvalidArgumentError, FSUnknownError
 from .._calls import ApiResponse
@@ -106,9 +106,9 @@ class _JobCore(Generic[I, F]):
                 prepare_item(self.kind, item, f"requests[{start + i}]")
                 for i, item in enumerate(requests)
             ]
-            if start + len(added) > C.MAX_BATCH_ITEMS:
+            if start + len(added) > MAX_BATCH_ITEMS:
                 raise FSInvalidArgumentError(
-                    f"a job holds at most {C.MAX_BATCH_ITEMS} items; use import_() for more",
+                    f"a job holds at most {MAX_BATCH_ITEMS} items; use import_() for more",
                     field="requests",
                 )
             self._requests.extend(added)
