@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from scripted_http import make_fixture  # noqa: F401 - ``make``, for the call, settings and input tests
 
 from session_analytics._retry import RetryPolicy
 from session_analytics.fullstory import AsyncFullStory, FullStory
