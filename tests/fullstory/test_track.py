@@ -354,6 +354,7 @@ def test_at_most_concurrency_requests_are_in_flight(
 # ---- under faults -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_no_event_is_lost_or_recorded_twice_under_faults(
     make_fs: Callable[..., Any], flavor: str, sandbox: Sandbox
 ) -> None:
@@ -388,6 +389,7 @@ def test_no_event_is_lost_or_recorded_twice_under_faults(
     print(f"{flavor}: {count} events under faults in {elapsed:.1f} s; {stats}; {injected}")
 
 
+@pytest.mark.slow
 def test_everything_arrives_after_an_outage_and_delivery_resumes_quickly(
     new_fs: Callable[..., FullStory], sandbox: Sandbox
 ) -> None:

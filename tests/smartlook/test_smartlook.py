@@ -898,6 +898,7 @@ def test_project_key_never_leaks(
 # ---- 5-7. proof under faults ----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_nothing_lost_under_faults_and_duplicates_are_counted(
     sandbox: Sandbox, make_client: Callable[..., Smartlook]
 ) -> None:
@@ -952,6 +953,7 @@ def test_nothing_lost_under_faults_and_duplicates_are_counted(
     assert drops == []
 
 
+@pytest.mark.slow
 def test_api_down_for_10_s_then_up(sandbox: Sandbox, make_client: Callable[..., Smartlook]) -> None:
     client = make_client(flush_interval_millis=200)  # every other setting: the defaults
     assert client.project is not None
