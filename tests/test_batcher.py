@@ -17,7 +17,6 @@ import logging
 import math
 import os
 import re
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import await_until, wait_child, wait_until
 
 from session_analytics import _json
 from session_analytics._batching import (
@@ -102,24 +102,6 @@ def options(**overrides: Any) -> BatchingOptions:
     return BatchingOptions(**{**base, **overrides})
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
-
-
-async def await_until(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        await asyncio.sleep(0.01)
-    return predicate()
-
-
 def on_a_thread(call: Callable[[], Any]) -> tuple[Future[Any], threading.Thread]:
     """``call`` running on a thread of its own; its result (or error) comes in the future."""
     future: Future[Any] = Future()
@@ -137,7 +119,12 @@ def on_a_thread(call: Callable[[], Any]) -> tuple[Future[Any], threading.Thread]
 
 def waits_on(clock: ManualClock, thread: threading.Thread, call: Future[Any]) -> bool:
     """The call on ``thread`` has read its deadline from ``clock`` and waits (or is done)."""
-    return wait_until(lambda: thread.ident in clock.waiters or call.done())
+    return bool(
+        wait_until(
+            lambda: thread.ident in clock.waiters or call.done(),
+            what="the call to wait on the clock",
+        )
+    )
 
 
 def still_running(call: Future[Any]) -> bool:
@@ -194,19 +181,6 @@ def run_python(code: str, *args: str, timeout: float = 30.0) -> subprocess.Compl
         )
     except subprocess.TimeoutExpired as hung:
         pytest.fail(f"the subprocess hung for {timeout} s; stdout: {hung.stdout!r}")
-
-
-def wait_child(pid: int, timeout: float = 20.0) -> int:
-    """The exit code of a forked child; kills it and fails the test if it hangs."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return os.waitstatus_to_exitcode(status)
-        time.sleep(0.02)
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-    pytest.fail(f"the forked child did not exit within {timeout} s")
 
 
 def spool_rows(directory: Path) -> list[tuple[bytes, str | None]]:
@@ -442,7 +416,7 @@ def test_flush_at_sends_when_the_count_is_reached(make_batcher: MakeBatcher) -> 
     time.sleep(0.3)
     assert sender.attempts == []
     enqueue_all(batcher, range(4, 5))
-    assert wait_until(lambda: len(sender.delivered) == 5)
+    wait_until(lambda: len(sender.delivered) == 5, what="the full batch of 5 to be delivered")
     assert sender.batch_ids == [[0, 1, 2, 3, 4]]
 
 
@@ -463,8 +437,9 @@ def test_flush_interval_sends_events_below_flush_at(
         time.sleep(0.05)
         assert [i for i in sender.delivered_ids if i < 100] == [], f"sent at +{step} s"
     clock.advance(0.02)
-    assert wait_until(lambda: sender.delivered_ids[-3:] == [0, 1, 2]), (
-        "nothing sent once flush_interval (0.2 s) had passed"
+    wait_until(
+        lambda: sender.delivered_ids[-3:] == [0, 1, 2],
+        what="a send once flush_interval (0.2 s) had passed",
     )
     assert sender.times[-1] - started >= 0.19
 
@@ -672,7 +647,7 @@ def test_block_waits_for_room_freed_by_a_slow_sender(make_batcher: MakeBatcher) 
         max_batch_events=1,
     )
     enqueue_all(batcher, range(1))
-    assert wait_until(lambda: batcher.stats().in_flight == 1)
+    wait_until(lambda: batcher.stats().in_flight == 1, what="one batch in flight")
     enqueue_all(batcher, range(1, 2))  # one in flight + one queued: the bound is reached
     outcome: dict[str, Any] = {}
 
@@ -813,8 +788,9 @@ def test_a_retry_after_beyond_max_retry_time_gives_up_without_waiting(
     sender = FakeSender(lambda _: Failed(RuntimeError("429"), retryable=True, retry_after=30.0))
     batcher = make_batcher(sender, on_error=errors, max_retry_time=0.5, flush_at=1, clock=clock)
     enqueue_all(batcher, range(1))
-    assert wait_until(lambda: bool(errors.calls)), (
-        "a Retry-After of 30 s held the batch past max_retry_time=0.5"
+    wait_until(
+        lambda: errors.calls,
+        what="on_error: a Retry-After of 30 s held the batch past max_retry_time=0.5",
     )
     assert isinstance(errors.errors[0], GaveUpError)
 
@@ -824,10 +800,10 @@ def test_a_sender_that_raises_does_not_kill_the_worker(make_batcher: MakeBatcher
     sender = FakeSender([bug], name="raises")
     batcher = make_batcher(sender, on_error=errors, flush_at=1, max_batch_events=1)
     enqueue_all(batcher, range(1))
-    assert wait_until(lambda: bool(errors.calls))
+    wait_until(lambda: errors.calls, what="on_error for the failed batch")
     assert errors.calls == [([{"i": 0}], bug)]
     enqueue_all(batcher, range(1, 3))
-    assert wait_until(lambda: sender.delivered_ids == [1, 2])
+    wait_until(lambda: sender.delivered_ids == [1, 2], what="the next events to be delivered")
     assert len(workers_named("raises")) == 1
     stats = batcher.stats()
     assert (stats.failed, stats.delivered) == (1, 2)
@@ -865,14 +841,14 @@ def test_failures_in_a_row_pause_every_send(make_batcher: MakeBatcher, concurren
     threshold = max(2, concurrency)
     flushing, thread = on_a_thread(lambda: batcher.flush(0.3))
     assert waits_on(clock, thread, flushing)
-    assert wait_until(lambda: len(sender.attempts) >= threshold)
+    wait_until(lambda: len(sender.attempts) >= threshold, what=f"{threshold} attempts")
     time.sleep(0.05)  # time for sends that should not go out
     clock.advance(0.31)  # the flush's deadline; the back-off (0.45-0.6 s) still runs
     flushing.result(timeout=5.0)
     # Sends already taken when the breaker tripped still go; nothing new is taken.
     assert threshold <= len(sender.attempts) < threshold + concurrency
     clock.advance(0.3)  # the back-off has passed
-    assert wait_until(lambda: len(sender.attempts) > threshold)
+    wait_until(lambda: len(sender.attempts) > threshold, what="a retry after the back-off")
     assert batcher.stats().queue_depth >= 20 - 2 * threshold
 
 
@@ -896,7 +872,9 @@ def test_a_delivery_resets_the_failure_count(make_batcher: MakeBatcher) -> None:
     assert sender.batch_ids[:2] in ([[0], [1]], [[1], [0]])
     assert sorted(sender.delivered_ids) == [0, 1]
     enqueue_all(batcher, range(2, 4))
-    assert wait_until(lambda: 3 in sender.delivered_ids, timeout=1.0), sender.batch_ids
+    wait_until(
+        lambda: 3 in sender.delivered_ids, timeout=1.0, what="event 3 to go out without waiting"
+    )
     assert 2 not in sender.delivered_ids  # its retry waits for its own back-off
 
 
@@ -912,7 +890,7 @@ def test_workers_start_on_the_first_event(make_batcher: MakeBatcher, concurrency
     enqueue_all(batcher, range(1))
     assert len(workers_named(name)) == concurrency
     assert batcher.stop(5.0).pending == 0
-    assert wait_until(lambda: workers_named(name) == [])
+    wait_until(lambda: workers_named(name) == [], what="the workers to end")
 
 
 def test_stop_without_events_starts_nothing(make_batcher: MakeBatcher) -> None:
@@ -954,7 +932,7 @@ def test_flush_does_not_wait_for_events_queued_after_it(make_batcher: MakeBatche
     outcome: dict[str, Any] = {}
     flusher = threading.Thread(target=lambda: outcome.update(result=batcher.flush(5.0)))
     flusher.start()
-    assert wait_until(lambda: batcher._core.flush_target == 2)
+    wait_until(lambda: batcher._core.flush_target == 2, what="flush() to set its target")
     enqueue_all(batcher, range(5, 6))  # queued after flush() was called; hangs too
     hold[1].set()
     flusher.join(5.0)
@@ -1030,7 +1008,7 @@ async def test_async_sends_at_flush_at_and_on_flush() -> None:
     sender = AsyncFakeSender()
     async with async_batcher(sender, flush_at=3, max_batch_events=3) as batcher:
         enqueue_all(batcher, range(4))
-        assert await await_until(lambda: len(sender.delivered) == 3)
+        await await_until(lambda: len(sender.delivered) == 3, what="the full batch of 3")
         result = await batcher.flush(5.0)
         assert (result.pending, bool(result)) == (0, True)
         assert sender.batch_ids == [[0, 1, 2], [3]]
@@ -1053,7 +1031,10 @@ async def test_async_flush_interval_sends_events_below_flush_at(after_a_flush: b
             await asyncio.sleep(0.05)
             assert [i for i in sender.delivered_ids if i < 100] == [], f"sent at +{step} s"
         clock.advance(0.02)
-        assert await await_until(lambda: sender.delivered_ids[-2:] == [0, 1])
+        await await_until(
+            lambda: sender.delivered_ids[-2:] == [0, 1],
+            what="a send once flush_interval had passed",
+        )
         assert sender.times[-1] - started >= 0.19
 
 
@@ -1112,7 +1093,7 @@ def test_an_async_batcher_moves_to_a_new_event_loop() -> None:
 
     async def first() -> None:
         enqueue_all(batcher, range(3))  # 0 and 1 go in flight, 2 stays queued
-        assert await await_until(lambda: batcher.stats().in_flight == 2)
+        await await_until(lambda: batcher.stats().in_flight == 2, what="two batches in flight")
 
     async def second() -> tuple[bool, BatcherStats]:
         sender.release()
@@ -1411,8 +1392,8 @@ def test_a_backlog_beyond_the_queue_bound_is_sent_in_turns(
     sender = FakeSender()
     batcher = make_batcher(sender, spool_path=tmp_path, max_queue_events=2, flush_at=1)
     assert batcher.flush(5.0)
-    assert wait_until(lambda: sender.delivered_ids == [0, 1, 2])
-    assert wait_until(lambda: spool_rows(tmp_path) == [])
+    wait_until(lambda: sender.delivered_ids == [0, 1, 2], what="the spooled events delivered")
+    wait_until(lambda: spool_rows(tmp_path) == [], what="the spool to be emptied")
     stats = batcher.stats()
     assert (stats.enqueued, stats.delivered, stats.spooled) == (3, 3, 0)
 

@@ -186,6 +186,7 @@ def test_an_unknown_command_exits_2() -> None:
 # ---- 2. a 200,000-line import -----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_import_of_200000_users_with_the_progress_bar(
     fast_jobs: Sandbox, env: dict[str, str], tmp_path: Path
 ) -> None:

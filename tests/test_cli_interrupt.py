@@ -214,6 +214,7 @@ BIG_RUN = ("--chunk-size", "10000", "--jobs-in-flight", "3", "--poll-interval", 
            "--no-progress")  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("after_s", [0.05, 0.2, 0.4])
 def test_ctrl_c_while_lines_are_read_then_the_resume_imports_each_item_once(
     sandbox: Sandbox, tmp_path: Path, after_s: float

@@ -63,6 +63,7 @@ def test_wheel_core_dependencies_are_the_core_libraries(wheel: Path) -> None:
     assert meta["Requires-Python"] == ">=3.10"
 
 
+@pytest.mark.slow
 def test_installed_wheel_imports_in_a_clean_venv(wheel: Path, tmp_path: Path) -> None:
     python = fresh_python(tmp_path / "venv")
     run(python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", wheel)
@@ -73,6 +74,7 @@ def test_installed_wheel_imports_in_a_clean_venv(wheel: Path, tmp_path: Path) ->
     assert "rich" not in installed
 
 
+@pytest.mark.slow
 def test_pip_install_of_the_source_tree_imports_in_a_clean_venv(tmp_path: Path) -> None:
     python = fresh_python(tmp_path / "venv")
     run(python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", ROOT)

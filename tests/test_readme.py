@@ -125,7 +125,14 @@ def shell_commands(title: str) -> list[str]:
     return commands
 
 
-@pytest.mark.parametrize("title", SHELL_SECTIONS)
+# The "Command line" samples import files and start a sandbox: the one slow section.
+@pytest.mark.parametrize(
+    "title",
+    [
+        pytest.param(title, marks=pytest.mark.slow) if title == "Command line" else title
+        for title in SHELL_SECTIONS
+    ],
+)
 def test_shell_samples_run(title: str, env: dict[str, str]) -> None:
     for command in shell_commands(title):
         argv = shlex.split(command)

@@ -42,6 +42,7 @@ from typing import Any, NoReturn
 
 import attrs
 import pytest
+from support import wait_child, wait_until
 
 from session_analytics.errors import FSInvalidArgumentError
 from session_analytics.fullstory import BatchingOptions, FullStory
@@ -125,18 +126,6 @@ def new_fs(sandbox: Sandbox) -> Iterator[Callable[..., FullStory]]:
     gc.collect()
 
 
-def wait_for(condition: Callable[[], Any], timeout: float, what: str, every: float = 0.02) -> Any:
-    """Poll ``condition`` until it is truthy; its value, or a failed test at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(every)
-
-
 def sleep_until(moment: float) -> None:
     time.sleep(max(0.0, moment - time.monotonic()))
 
@@ -211,7 +200,7 @@ def down_and_track(sandbox: Sandbox, fs: FullStory, name: str, count: int) -> No
     sandbox.set_faults(error_rate=1.0)
     for i in range(count):
         assert fs.events.track(name, properties={"i": i}) is True
-    wait_for(lambda: fs.stats().retried > 0, 10, "the first failed attempts")
+    wait_until(lambda: fs.stats().retried > 0, timeout=10, what="the first failed attempts")
 
 
 def timed_close(fs: FullStory, timeout: float) -> tuple[int, float]:
@@ -365,6 +354,7 @@ def test_at_most_concurrency_requests_are_in_flight(
 # ---- under faults -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_no_event_is_lost_or_recorded_twice_under_faults(
     make_fs: Callable[..., Any], flavor: str, sandbox: Sandbox
 ) -> None:
@@ -399,6 +389,7 @@ def test_no_event_is_lost_or_recorded_twice_under_faults(
     print(f"{flavor}: {count} events under faults in {elapsed:.1f} s; {stats}; {injected}")
 
 
+@pytest.mark.slow
 def test_everything_arrives_after_an_outage_and_delivery_resumes_quickly(
     new_fs: Callable[..., FullStory], sandbox: Sandbox
 ) -> None:
@@ -420,8 +411,11 @@ def test_everything_arrives_after_an_outage_and_delivery_resumes_quickly(
 
     sandbox.set_faults()
     up_at = time.monotonic()
-    first = wait_for(
-        lambda: recorded_count(sandbox) > 0 and time.monotonic(), 10, "a delivery", every=0.1
+    first = wait_until(
+        lambda: recorded_count(sandbox) > 0 and time.monotonic(),
+        timeout=10,
+        what="a delivery",
+        interval=0.1,
     )
     assert first - up_at <= RECOVERY_LIMIT_S, f"first delivery {first - up_at:.2f} s after"
 
@@ -440,10 +434,10 @@ def test_an_outage_is_warned_once_not_per_attempt_and_its_end_is_logged(
     sandbox.set_faults(error_rate=1.0)
     for i in range(20):
         assert fs.events.track("Outage", properties={"i": i})
-    wait_for(
+    wait_until(
         lambda: sandbox.stats()["requests"].get(EVENTS_ROUTE, {}).get("500", 0) >= 40,
-        10,
-        "40 failed sends",
+        timeout=10,
+        what="40 failed sends",
     )
 
     def logged(level: int) -> list[str]:
@@ -575,19 +569,6 @@ def run_child(fs: FullStory, report: Path) -> NoReturn:
             os._exit(code)
 
 
-def wait_child(pid: int, timeout: float) -> int | None:
-    """The child's exit status, or None when it had to be killed at the deadline."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return os.waitstatus_to_exitcode(status)
-        time.sleep(0.05)
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-    return None
-
-
 @pytest.mark.parametrize("queued_at_fork", [False, True], ids=["flushed", "queued"])
 def test_parent_and_child_deliver_their_own_events_once_after_a_fork(
     new_fs: Callable[..., FullStory], sandbox: Sandbox, tmp_path: Path, queued_at_fork: bool
@@ -656,12 +637,13 @@ def test_a_killed_process_loses_no_accepted_event_and_none_is_recorded_twice(
             stderr=stderr,
         )
     try:
-        wait_for(
+        wait_until(
             lambda: (
                 writer.poll() is not None or len(printed_numbers(out)) >= SPOOL_KILL_AFTER_EVENTS
             ),
-            60,
-            "the writer's first events",
+            timeout=60,
+            what="the writer's first events",
+            interval=0.02,
         )
         assert writer.poll() is None, f"the writer died: {err.read_text()}"
     finally:

@@ -808,6 +808,7 @@ def test_retries_taken_counts_the_injected_failures(
     assert sandbox.stats()["faults_injected"] == {"error": 1, "rate_limit": 1}
 
 
+@pytest.mark.slow
 def test_retried_creates_never_duplicate(make_fs: Any, sandbox: Sandbox) -> None:
     """The key requirement: with connections dropped after processing and 500s before it, every
     create returns and each user and event exists exactly once.

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from support import wait_until
 
 from fullstory_api import AuthenticatedClient
 from fullstory_api.api.users import (
@@ -73,18 +74,19 @@ def wait_for_status(
     client: httpx.Client, path: str, want: str, timeout: float = 10
 ) -> dict[str, Any]:
     """Poll a job status route until the job has status ``want``; fail on any other end state."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def reached() -> dict[str, Any] | None:
         response = client.get(path)
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         status = body["job"]["status"]
-        if status == want:
-            return body
-        assert status == "PROCESSING", f"job ended {status}, expected {want}: {body}"
-        if time.monotonic() > deadline:
-            pytest.fail(f"{path} still {status} after {timeout} s (wanted {want})")
-        time.sleep(0.02)
+        assert status in (want, "PROCESSING"), f"job ended {status}, expected {want}: {body}"
+        return body if status == want else None
+
+    body: dict[str, Any] = wait_until(
+        reached, timeout=timeout, what=f"{path} to be {want}", interval=0.02
+    )
+    return body
 
 
 def read_pages(

@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 import httpx
 import pytest
 import trustme
+from support import wait_until
 
 from session_analytics._version import __version__
 from session_analytics.sandbox import Sandbox, SandboxError
@@ -52,14 +53,6 @@ NO_FAULTS = {
     "paths": [],
     "script": [],
 }
-
-
-def _wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still not true after {timeout} s")
-        time.sleep(0.02)
 
 
 def _users_with_uid(fs: httpx.Client, uid: str) -> int:
@@ -152,7 +145,8 @@ def test_latency_fault_delays_the_answer(sandbox: Sandbox, fs: httpx.Client) -> 
     def both_answered() -> bool:
         return sum(sandbox.stats()["requests"].get("GET /v2/users", {}).values()) == 2
 
-    _wait_for(both_answered)  # so that the late request does not land in the next test
+    # so that the late request does not land in the next test
+    wait_until(both_answered, what="both requests to be answered")
 
 
 def test_script_gives_fates_in_order_then_the_rates(sandbox: Sandbox, fs: httpx.Client) -> None:

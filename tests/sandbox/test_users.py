@@ -7,11 +7,11 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
+from support import wait_until
 
 from fullstory_api import AuthenticatedClient
 from fullstory_api.api.users import get_user, list_users
@@ -69,13 +69,6 @@ def assert_error(response: httpx.Response, status: int, code: str, *fragments: s
         assert fragment in body["message"]
     message: str = body["message"]
     return message
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met before the deadline"
-        time.sleep(0.02)
 
 
 def token_of(value: Any) -> str:
@@ -461,7 +454,10 @@ def test_delete_marks_the_user_then_it_is_gone(
     marked = fs.get(f"/v2/users/{user_id}")
     assert marked.status_code == 200
     assert marked.json()["is_being_deleted"] is True
-    wait_until(lambda: fs.get(f"/v2/users/{user_id}").status_code == 404)
+    wait_until(
+        lambda: fs.get(f"/v2/users/{user_id}").status_code == 404,
+        what="the deleted user to be gone",
+    )
     assert time.monotonic() - started >= 0.2
     assert fs.get(f"/v2/users/{user_id}").json() == NOT_FOUND
     assert listing(fs, uid="gone")["total_records"] == "0"
@@ -703,7 +699,7 @@ def test_keys_expire_after_the_ttl(sandbox: Sandbox, fs: httpx.Client) -> None:
         answers.append(fs.post("/v2/users", json={"display_name": "Bob"}, headers=key))
         return answers[-1].status_code != 400
 
-    wait_until(reusable)
+    wait_until(reusable, what="the key to be usable again")
 
     assert time.monotonic() - started >= 0.2
     assert answers[-1].status_code == 200

@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 import httpx
 import pytest
 import trustme
+from support import wait_until
 
 from session_analytics.sandbox import Sandbox, SandboxError
 from session_analytics.sandbox.connections import ConnectionMeter
@@ -49,14 +50,6 @@ def _timed(call: Callable[[], httpx.Response]) -> tuple[httpx.Response, float]:
     started = time.monotonic()
     answer = call()
     return answer, time.monotonic() - started
-
-
-def _wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still not true after {timeout} s")
-        time.sleep(0.02)
 
 
 def _auth(key: str) -> dict[str, str]:
@@ -168,14 +161,20 @@ def test_connections_open_counts_the_open_ones(sandbox: Sandbox) -> None:
         with httpx.Client(base_url=sandbox.url, headers=_auth(sandbox.api_key)) as two:
             two.get("/v2/users")
             assert sandbox.stats()["connections_open"] == baseline + 2
-        _wait_for(lambda: sandbox.stats()["connections_open"] == baseline + 1)
-    _wait_for(lambda: sandbox.stats()["connections_open"] == baseline)
+        wait_until(
+            lambda: sandbox.stats()["connections_open"] == baseline + 1,
+            what="the second connection to close",
+        )
+    wait_until(
+        lambda: sandbox.stats()["connections_open"] == baseline,
+        what="both connections to close",
+    )
 
 
 def test_a_connection_counts_even_without_a_request(sandbox: Sandbox) -> None:
     before = _opened(sandbox)
     with socket_to(sandbox.url):
-        _wait_for(lambda: _opened(sandbox) == before + 1)
+        wait_until(lambda: _opened(sandbox) == before + 1, what="the connection to be counted")
 
 
 @contextlib.contextmanager

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from support import wait_until
 
 from session_analytics import smartlook
 from session_analytics._constants import SMARTLOOK_CHECK_TIMEOUT_S
@@ -151,17 +152,6 @@ class Collected:
     def errors(self) -> list[BaseException]:
         with self._lock:
             return [error for _, error in self.calls]
-
-
-def wait_until(probe: Callable[[], Any], *, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def background_check_ended(client: Smartlook) -> None:

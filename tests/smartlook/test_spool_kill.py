@@ -13,11 +13,11 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 import orjson
+from support import wait_until
 
 from session_analytics.sandbox import Sandbox
 from session_analytics.smartlook import BatchingOptions, Smartlook
@@ -60,11 +60,13 @@ def arrived(sandbox: Sandbox) -> Counter[int]:
 
 
 def wait_for_printed(writer: subprocess.Popen[bytes], out: Path, count: int) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if writer.poll() is not None or len(printed_numbers(out)) >= count:
-            return
-        time.sleep(0.05)
+    """Until the writer has printed ``count`` accepted events, or has ended."""
+    wait_until(
+        lambda: writer.poll() is not None or len(printed_numbers(out)) >= count,
+        timeout=60,
+        what=f"the writer to print {count} accepted events",
+        interval=0.05,
+    )
 
 
 def test_a_killed_writer_loses_nothing_it_accepted(sandbox: Sandbox, tmp_path: Path) -> None:
