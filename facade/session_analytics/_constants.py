@@ -22,6 +22,9 @@ SMARTLOOK_CHECK_TIMEOUT_S = 5.0  # the longest init() waits for the check handsh
 # batcher retries the batch).
 SMARTLOOK_CHECK_MAX_RETRIES = 2
 
+# How long import_() and `session-analytics import` wait out 429s on job creates, in a row.
+DEFAULT_MAX_RATE_LIMITED_WAIT_S = 600.0
+
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
 DEFAULT_MAX_RETRIES = 3

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
 
+from .._constants import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_S
 from ..errors import (
     FSConnectionError,
     FSError,
@@ -51,8 +52,18 @@ def add_fullstory_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--base-url", help="default: $FULLSTORY_BASE_URL, then https://api.fullstory.com"
     )
-    group.add_argument("--timeout", type=float, default=30.0, help="seconds per request (30)")
-    group.add_argument("--max-retries", type=int, default=3, help="retries per request (3)")
+    group.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_S,
+        help=f"seconds per request ({DEFAULT_TIMEOUT_S:g})",
+    )
+    group.add_argument(
+        "--max-retries",
+        type=int,
+        default=DEFAULT_MAX_RETRIES,
+        help=f"retries per request ({DEFAULT_MAX_RETRIES})",
+    )
 
 
 def fullstory_client(args: argparse.Namespace) -> Any:

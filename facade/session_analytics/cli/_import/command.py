@@ -33,7 +33,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..._constants import DEFAULT_IMPORT_JOBS_IN_FLIGHT, DEFAULT_POLL_INTERVAL_S, MAX_BATCH_ITEMS
+from ..._constants import (
+    DEFAULT_IMPORT_JOBS_IN_FLIGHT,
+    DEFAULT_MAX_RATE_LIMITED_WAIT_S,
+    DEFAULT_POLL_INTERVAL_S,
+    MAX_BATCH_ITEMS,
+)
 from .._common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -103,7 +108,7 @@ def register(commands: Any) -> None:
             type=float,
             metavar="SECONDS",
             help="stop (exit 3, saving what was not sent) when the API has refused job creates "
-            "with 429 for this long in a row (default: the SDK's BatchJobOptions, 600)",
+            f"with 429 for this long in a row ({DEFAULT_MAX_RATE_LIMITED_WAIT_S:g})",
         )
         parser.add_argument(
             "--max-line-bytes",

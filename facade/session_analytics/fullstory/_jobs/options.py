@@ -11,11 +11,14 @@ from typing import Any
 
 import attrs
 
-from ..._constants import DEFAULT_JOB_MAX_RETRY, DEFAULT_POLL_INTERVAL_S
+from ..._constants import (
+    DEFAULT_JOB_MAX_RETRY,
+    DEFAULT_MAX_RATE_LIMITED_WAIT_S,
+    DEFAULT_POLL_INTERVAL_S,
+)
 from ...errors import FSInvalidArgumentError
 
 # How long import_() waits out job creates refused with 429 before it stops (seconds).
-DEFAULT_MAX_RATE_LIMITED_WAIT_S = 600.0
 
 
 def _check_positive(_: Any, attribute: attrs.Attribute[Any], value: float) -> None:
