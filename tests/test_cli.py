@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from session_analytics.cli._import.failed import FailedFile
 from session_analytics.fullstory import FullStory
 from session_analytics.sandbox import Sandbox, SandboxConfig
 
@@ -247,6 +248,17 @@ def test_bad_lines_go_to_the_failed_file_and_the_fixed_file_imports(
     lines = out.splitlines()
     assert lines[0].startswith("imported 2 users of 6 read in ")
     assert lines[1] == f"4 failed: written to {failed_path} (fix them and import that file)"
+    # The first failures, on the console too: line, code, message.
+    shown = [line.split(": ")[:2] for line in lines[2:]]
+    assert shown[:3] == [
+        ["  line 2", "invalid_json"],
+        ["  line 3", "not_an_object"],
+        ["  line 5", "invalid_argument"],
+    ]
+    assert len(shown) == 4
+    assert shown[3][0].startswith("  job ")  # refused by the API: in a job, its line forgotten
+    assert shown[3][1] == "resource_not_found"
+    assert "/s)" not in lines[0]  # a rate of 2 users says nothing
     assert err == ""  # --no-progress: nothing on stderr
     assert fast_jobs.stats()["users"] == 2
 
@@ -370,7 +382,7 @@ def test_an_import_the_api_stops_midway_saves_what_was_not_sent(
 
     assert code == 3, err
     assert out.startswith("imported 0 events of 31 read in ")
-    assert out.endswith(", 1 jobs\n")
+    assert out.endswith(", 1 job\n")
     failed_path = Path(f"{path}.failed.ndjson")
     assert err.startswith("error: the import stopped: FullStory kept failing: ")
     assert "  10 items are in jobs that may still be importing them (" in err
@@ -1209,3 +1221,16 @@ def test_smartlook_refused_key_exits_2(smartlook_server: Sandbox) -> None:
     code, _, err = cli(*send, "--smartlook-key", "the-project-key")
     assert code == 0, err
     assert [e["vid"] for e in smartlook_server.events("smartlook")] == ["v1"]
+
+
+def test_the_summary_shows_the_first_failures_and_counts_the_rest(tmp_path: Path) -> None:
+    failed = FailedFile(tmp_path / "failed.ndjson")
+    for n in range(7):
+        failed.write({"n": n}, {"code": "invalid_json", "message": f"bad {n}", "line": n + 1})
+    failed.close()
+    shown = failed.first_lines(7)
+    assert shown[: FailedFile.SHOWN] == [
+        f"  line {n + 1}: invalid_json: bad {n}" for n in range(FailedFile.SHOWN)
+    ]
+    assert shown[FailedFile.SHOWN :] == [f"  ... and 2 more in {failed.path}"]
+    assert len(read_ndjson(failed.path)) == 7  # the file has them all

@@ -161,6 +161,10 @@ def import_command(args: argparse.Namespace) -> int:
         return run_import(args, shared, failed_path, interrupts, options)
 
 
+# The summary gives a rate from this many items imported.
+RATE_FROM_ITEMS = 1000
+
+
 def run_import(
     args: argparse.Namespace,
     shared: Any,
@@ -249,9 +253,12 @@ def run_import(
     elapsed = max(time.monotonic() - started, 1e-9)
     total_failed = result.failed_count + source.bad
     read = result.read + (stop.unread if stop else 0) + source.bad
+    # The rate of a small file is the jobs' latency, not a speed ("3 users ... (2/s)").
+    rate = f" ({result.imported / elapsed:,.0f}/s)" if result.imported >= RATE_FROM_ITEMS else ""
+    jobs = len(result.job_ids)
     print(
-        f"imported {result.imported:,} {args.kind} of {read:,} read in {elapsed:.1f} s "
-        f"({result.imported / elapsed:,.0f}/s), {len(result.job_ids)} jobs"
+        f"imported {result.imported:,} {args.kind} of {read:,} read in {elapsed:.1f} s{rate}, "
+        f"{jobs:,} job{'' if jobs == 1 else 's'}"
     )
     if failed.error is not None:
         message = (
@@ -266,6 +273,7 @@ def run_import(
         raise CommandError(stop.report(), stop.why.code)
     if total_failed:
         print(f"{total_failed:,} failed: written to {failed.path} (fix them and import that file)")
+        print("\n".join(failed.first_lines(total_failed)))
         return EXIT_FAILED
     return EXIT_OK
 

@@ -27,14 +27,23 @@ NOT_SENT_ERROR = {"code": NOT_SENT, "message": "not sent: the import stopped bef
 class FailedFile:
     """Written only when something fails; one JSON object per line, ``_error`` saying why."""
 
+    SHOWN = 5  # failures the summary prints (the file has them all)
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self.count = 0
+        # The first failures, as the summary shows them: (where, code, message); an item the
+        # API refused has no line any more (a job's items are forgotten), only its job.
+        self.first: list[tuple[str, str, str]] = []
         self.unsaved = 0  # failed items that could not be written (see ``error``)
         self.error: OSError | None = None
         self._file: IO[str] | None = None
 
     def write(self, item: Any, error: dict[str, Any]) -> None:
+        if len(self.first) < self.SHOWN:
+            line, job = error.get("line"), error.get("job_id")
+            where = f"line {line}" if line is not None else f"job {job}" if job else "an item"
+            self.first.append((where, str(error.get("code", "")), str(error.get("message", ""))))
         if self.error is not None:
             self.unsaved += 1
             return
@@ -56,6 +65,16 @@ class FailedFile:
         record["_error"] = error
         self._file.write(json.dumps(record, default=str) + "\n")
         self.count += 1
+
+    def first_lines(self, total: int) -> list[str]:
+        """The first failures, one line each, for the console; the rest are in the file."""
+        shown = []
+        for where, code, message in self.first:
+            text = message if len(message) <= 160 else message[:157] + "..."
+            shown.append(f"  {where}: {code}: {text}")
+        if total > len(shown):
+            shown.append(f"  ... and {total - len(shown):,} more in {self.path}")
+        return shown
 
     def close(self) -> None:
         if self._file is not None:
