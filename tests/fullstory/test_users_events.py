@@ -180,7 +180,8 @@ def test_get_with_and_without_schema(fs: Any) -> None:
     assert isinstance(plain, GetUserResponse)
     assert plain.id == user.id
     assert plain.is_being_deleted is False
-    assert plain.schema is None
+    assert plain.schema is UNSET  # left out unless asked for
+    assert plain.type_conflicts is UNSET
 
     typed = fs.users.get(user.id, include_schema=True)
     assert typed.schema.properties.to_dict() == {

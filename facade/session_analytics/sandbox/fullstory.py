@@ -114,8 +114,9 @@ class User:
                 out[name] = value
         out["is_being_deleted"] = self.deleting_since is not None
         out["properties"] = json.loads(json.dumps(self.properties.values))
-        out["schema"] = self.properties.schema() if include_schema else None
-        out["type_conflicts"] = self.properties.type_conflicts() if include_schema else None
+        if include_schema:  # else left out: the API's schema has no null for them
+            out["schema"] = self.properties.schema()
+            out["type_conflicts"] = self.properties.type_conflicts()
         return out
 
 
