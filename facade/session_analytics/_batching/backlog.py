@@ -4,6 +4,7 @@ stop deadline, and the fall back to memory only when the disk is full or unwrita
 
 from __future__ import annotations
 
+import abc
 import logging
 import threading
 from collections import deque
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from .queue import Batch
 
 
-class SpoolBacklog:
+class SpoolBacklog(abc.ABC):
     """The spool state of a batcher's queue (``queue.Core`` is one). Every method named here
     takes the queue's ``lock`` where it touches the queue; the spool's own writes run outside
     it, except the insert of an accepted event (see ``Core.append``)."""
@@ -45,9 +46,9 @@ class SpoolBacklog:
     items: deque[Entry]
     room_events: int
 
+    @abc.abstractmethod
     def queue_adopted(self, entries: list[Entry], attempted: list[int]) -> None:
         """Put adopted leftovers at the front of the queue (the queue's own method)."""
-        raise NotImplementedError
 
     def _fresh_backlog(self) -> None:
         self.spool: Spool | None = None
