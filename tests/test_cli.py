@@ -9,70 +9,24 @@ sees: exit codes, the summary, the failed file, messages on stderr, and what rea
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support import EXE, assert_no_traceback, base_env, cli, sandbox_env
 
 from session_analytics.cli._import.failed import FailedFile
 from session_analytics.fullstory import FullStory
 from session_analytics.sandbox import Sandbox, SandboxConfig
 
-EXE = Path(sys.executable).parent / "session-analytics"
 TIMEOUT_S = 120.0
 BIG_TIMEOUT_S = 300.0
 FAST = ("--poll-interval", "0.1")
-# Every variable the CLI (or the SDK under it) reads; the tests set the ones they want.
-OWN_VARIABLES = (
-    "FULLSTORY_API_KEY",
-    "FULLSTORY_BASE_URL",
-    "SMARTLOOK_KEY",
-    "SMARTLOOK_HOST",
-)
-
-
-def base_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in OWN_VARIABLES}
-    env["COLUMNS"] = "120"  # argparse and rich wrap at this width, whatever the terminal
-    return env
-
-
-def cli(
-    *args: str,
-    env: dict[str, str] | None = None,
-    input: str | None = None,
-    timeout: float = TIMEOUT_S,
-    cwd: Path | None = None,
-) -> tuple[int, str, str]:
-    """Run ``session-analytics ARGS``; return (exit code, stdout, stderr)."""
-    done = subprocess.run(
-        [str(EXE), *args],
-        env=env if env is not None else base_env(),
-        input=input,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=cwd,
-        check=False,
-    )
-    return done.returncode, done.stdout, done.stderr
-
-
-def sandbox_env(sandbox: Sandbox) -> dict[str, str]:
-    return {**base_env(), "FULLSTORY_API_KEY": sandbox.api_key, "FULLSTORY_BASE_URL": sandbox.url}
-
-
-def assert_no_traceback(*outputs: str) -> None:
-    for output in outputs:
-        assert "Traceback" not in output
-        assert 'File "' not in output
 
 
 def write_ndjson(path: Path, lines: list[Any]) -> Path:

@@ -16,12 +16,10 @@ import contextlib
 import itertools
 import json
 import logging
-import os
 import re
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -30,34 +28,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import EXE, cli, sandbox_env
 
 from session_analytics.cli import main
 from session_analytics.fullstory import BatchJobOptions, FullStory
 from session_analytics.fullstory import _flow as flow_module
 from session_analytics.sandbox import Sandbox
 
-EXE = Path(sys.executable).parent / "session-analytics"
 TIMEOUT_S = 120.0
-OWN_VARIABLES = ("FULLSTORY_API_KEY", "FULLSTORY_BASE_URL", "SMARTLOOK_KEY", "SMARTLOOK_HOST")
 EVENTS = 3000
 BAD_EVERY = 400  # every 400th line is not JSON
 FAST = BatchJobOptions(poll_interval=0.02)
 RUN = ("--chunk-size", "200", "--jobs-in-flight", "2", "--poll-interval", "0.05", "--no-progress")
-
-
-def sandbox_env(sandbox: Sandbox) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in OWN_VARIABLES}
-    env["COLUMNS"] = "120"
-    env["FULLSTORY_API_KEY"] = sandbox.api_key
-    env["FULLSTORY_BASE_URL"] = sandbox.url
-    return env
-
-
-def cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
-    done = subprocess.run(
-        [str(EXE), *args], env=env, capture_output=True, text=True, timeout=TIMEOUT_S, check=False
-    )
-    return done.returncode, done.stdout, done.stderr
 
 
 def events_file(path: Path, count: int = EVENTS) -> tuple[Path, set[str]]:

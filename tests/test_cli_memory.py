@@ -10,20 +10,18 @@ as line_too_long, its text not kept). The peak stays under 200 MiB.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support import EXE, sandbox_env
 
 from session_analytics.sandbox import Sandbox
 
-EXE = Path(sys.executable).parent / "session-analytics"
 MAX_RSS_MIB = 200
 TARGET_BYTES = 100 * 1024 * 1024
-OWN_VARIABLES = ("FULLSTORY_API_KEY", "FULLSTORY_BASE_URL", "SMARTLOOK_KEY", "SMARTLOOK_HOST")
 
 # Runs the command as its only child and prints that child's peak RSS (KiB on Linux).
 WRAPPER = """
@@ -32,13 +30,6 @@ code = subprocess.call(sys.argv[1:])
 sys.stderr.write("\\npeak-rss-kib=%d\\n" % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 sys.exit(code)
 """
-
-
-def sandbox_env(sandbox: Sandbox) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in OWN_VARIABLES}
-    env["FULLSTORY_API_KEY"] = sandbox.api_key
-    env["FULLSTORY_BASE_URL"] = sandbox.url
-    return env
 
 
 def measured(*args: str, env: dict[str, str]) -> tuple[int, str, str, float]:

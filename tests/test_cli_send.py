@@ -9,44 +9,14 @@ installed console script as a subprocess against the sandbox of the package's py
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from support import assert_no_traceback, base_env, cli
 
 from session_analytics.sandbox import Sandbox
 
-EXE = Path(sys.executable).parent / "session-analytics"
 TIMEOUT_S = 120.0
-OWN_VARIABLES = ("FULLSTORY_API_KEY", "FULLSTORY_BASE_URL", "SMARTLOOK_KEY", "SMARTLOOK_HOST")
 NO_OFFSET_HINT = "add Z or an offset like +02:00"
-
-
-def base_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in OWN_VARIABLES}
-    env["COLUMNS"] = "120"
-    return env
-
-
-def cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    """Run ``session-analytics ARGS``; return (exit code, stdout, stderr)."""
-    done = subprocess.run(
-        [str(EXE), *args],
-        env=env if env is not None else base_env(),
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_S,
-        check=False,
-    )
-    return done.returncode, done.stdout, done.stderr
-
-
-def assert_no_traceback(*outputs: str) -> None:
-    for output in outputs:
-        assert "Traceback" not in output
-        assert 'File "' not in output
 
 
 def sent_anything(sandbox: Sandbox) -> bool:

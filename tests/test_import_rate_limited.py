@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -21,29 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import cli, sandbox_env
 
 from session_analytics.errors import FSMaxRetryError, FSRateLimitedError
 from session_analytics.fullstory import BatchJobOptions, FullStory
 from session_analytics.sandbox import Sandbox
 
-EXE = Path(sys.executable).parent / "session-analytics"
 HANG_S = 90.0  # far above every bound used here: only a hang gets there
-OWN_VARIABLES = ("FULLSTORY_API_KEY", "FULLSTORY_BASE_URL", "SMARTLOOK_KEY", "SMARTLOOK_HOST")
-
-
-def sandbox_env(sandbox: Sandbox) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in OWN_VARIABLES}
-    env["COLUMNS"] = "120"
-    env["FULLSTORY_API_KEY"] = sandbox.api_key
-    env["FULLSTORY_BASE_URL"] = sandbox.url
-    return env
-
-
-def cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
-    done = subprocess.run(
-        [str(EXE), *args], env=env, capture_output=True, text=True, timeout=HANG_S, check=False
-    )
-    return done.returncode, done.stdout, done.stderr
 
 
 def run_or_hang(target: Any) -> Any:

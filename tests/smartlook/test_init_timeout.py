@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from support import wait_until
+from support import Collected, wait_until
 
 from session_analytics import smartlook
 from session_analytics._constants import SMARTLOOK_CHECK_TIMEOUT_S
@@ -130,28 +130,6 @@ def held_proxy(sandbox: Sandbox) -> Iterator[HeldProxy]:
     proxy = HeldProxy(sandbox.url)
     yield proxy
     proxy.close()
-
-
-class Collected:
-    """An ``on_error`` listener that keeps what it is given."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.calls: list[tuple[list[dict[str, Any]], BaseException]] = []
-
-    def __call__(self, events: list[dict[str, Any]], error: BaseException) -> None:
-        with self._lock:
-            self.calls.append((events, error))
-
-    @property
-    def events(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return [event for events, _ in self.calls for event in events]
-
-    @property
-    def errors(self) -> list[BaseException]:
-        with self._lock:
-            return [error for _, error in self.calls]
 
 
 def background_check_ended(client: Smartlook) -> None:

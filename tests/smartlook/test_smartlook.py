@@ -22,7 +22,6 @@ import math
 import os
 import socket
 import sqlite3
-import threading
 import time
 import warnings
 from collections import Counter
@@ -32,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import await_until, wait_until
+from support import Collected, await_until, wait_until
 
 from session_analytics import _outage as outage_log
 from session_analytics import smartlook
@@ -124,28 +123,6 @@ def collect_garbage_ignoring_unclosed_resources() -> None:
 def build_and_stop(**kwargs: Any) -> None:
     """Build a Smartlook client without the check, and stop it at once (when it was built)."""
     Smartlook(**kwargs, check=False).stop(timeout=1)
-
-
-class Collected:
-    """An ``on_error`` listener that keeps what it is given (thread-safe)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.calls: list[tuple[list[dict[str, Any]], BaseException]] = []
-
-    def __call__(self, events: list[dict[str, Any]], error: BaseException) -> None:
-        with self._lock:
-            self.calls.append((events, error))
-
-    @property
-    def events(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return [event for events, _ in self.calls for event in events]
-
-    @property
-    def errors(self) -> list[BaseException]:
-        with self._lock:
-            return [error for _, error in self.calls]
 
 
 # ---- fixtures -------------------------------------------------------------------------------
