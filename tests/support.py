@@ -7,7 +7,9 @@ deadline, naming what it waited for.
 The command line: ``cli`` runs the ``session-analytics`` executable with an environment of the
 test's own (``base_env``, or ``sandbox_env`` pointing FullStory at a sandbox).
 
-``Collected`` is an ``on_error`` listener that keeps what it is given.
+``Collected`` is an ``on_error`` listener that keeps what it is given. ``track_bytes`` and
+``smartlook_bytes`` make an event's queued payload as the call sites do, every argument not
+given left at its default.
 """
 
 from __future__ import annotations
@@ -159,3 +161,37 @@ class Collected:
     def errors(self) -> list[BaseException]:
         with self._lock:
             return [error for _, error in self.calls]
+
+
+# ---- payloads -----------------------------------------------------------------------------------
+
+
+def track_bytes(**given: Any) -> bytes:
+    """What ``track()`` queues for an event "Paid" with the arguments given, the rest None."""
+    from session_analytics.fullstory._track import track_payload
+
+    args: dict[str, Any] = {
+        "name": "Paid",
+        "user": None,
+        "session": None,
+        "properties": None,
+        "context": None,
+        "timestamp": None,
+        "schema": None,
+    }
+    return track_payload(**{**args, **given})
+
+
+def smartlook_bytes(**given: Any) -> bytes:
+    """What ``event()`` queues for a custom event "signup" of visitor v1, with ``given``."""
+    from session_analytics.smartlook._events import event_payload
+
+    args: dict[str, Any] = {
+        "vid": "v1",
+        "name": "signup",
+        "value": None,
+        "props": None,
+        "sid": None,
+        "event_type": "custom",
+    }
+    return event_payload(**{**args, **given})

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import await_until, wait_child, wait_until
+from support import await_until, smartlook_bytes, track_bytes, wait_child, wait_until
 
 from session_analytics import _json
 from session_analytics._batching import (
@@ -57,8 +57,6 @@ from session_analytics.errors import (
     SmartlookInvalidArgumentError,
 )
 from session_analytics.fullstory import _ids
-from session_analytics.fullstory._track import track_payload
-from session_analytics.smartlook._events import event_payload
 
 GATE_LIMIT_S = 10.0  # a blocked fake sender gives up waiting after this, whatever happens
 THREAD_PREFIX = "session-analytics-"
@@ -1436,15 +1434,7 @@ def test_an_event_the_spool_cannot_store_is_kept_in_memory_and_delivered(
 
 
 def smartlook(**overrides: Any) -> bytes:
-    args: dict[str, Any] = {
-        "vid": "v1",
-        "name": "signup",
-        "value": None,
-        "props": None,
-        "sid": None,
-        "event_type": "custom",
-    }
-    return event_payload(**{**args, **overrides})
+    return smartlook_bytes(**overrides)
 
 
 @pytest.mark.parametrize(
@@ -1505,16 +1495,7 @@ def test_smartlook_event_payload_names_the_bad_field(overrides: dict[str, Any], 
 
 
 def track(**overrides: Any) -> dict[str, Any]:
-    args: dict[str, Any] = {
-        "name": "Order Completed",
-        "user": None,
-        "session": None,
-        "properties": None,
-        "context": None,
-        "timestamp": None,
-        "schema": None,
-    }
-    return decode(track_payload(**{**args, **overrides}))
+    return decode(track_bytes(**{"name": "Order Completed", **overrides}))
 
 
 PLUS_TWO = dt.timezone(dt.timedelta(hours=2))

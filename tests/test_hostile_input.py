@@ -23,6 +23,7 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import smartlook_bytes, track_bytes
 
 from session_analytics import fullstory
 from session_analytics.errors import (
@@ -580,16 +581,7 @@ def refused(call: Callable[[], Any], kind: type[Exception] = FSInvalidArgumentEr
 
 
 def track_event(**given: Any) -> bytes:
-    args: dict[str, Any] = {
-        "name": "Paid",
-        "user": None,
-        "session": None,
-        "properties": None,
-        "context": None,
-        "timestamp": None,
-        "schema": None,
-    }
-    return track_payload(**{**args, **given})
+    return track_bytes(**given)
 
 
 @pytest.mark.parametrize(
@@ -842,15 +834,7 @@ def test_users_import_reports_a_cyclic_item_and_imports_the_rest(
 
 
 def smartlook_event(**given: Any) -> bytes:
-    args: dict[str, Any] = {
-        "vid": "v1",
-        "name": "signup",
-        "value": None,
-        "props": None,
-        "sid": None,
-        "event_type": "custom",
-    }
-    return event_payload(**{**args, **given})
+    return smartlook_bytes(**given)
 
 
 @pytest.mark.parametrize(

@@ -19,11 +19,11 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import track_bytes
 
 from session_analytics import _rules
 from session_analytics.errors import FSInvalidArgumentError
 from session_analytics.fullstory import _inputs, _requests
-from session_analytics.fullstory._track import track_payload
 from session_analytics.sandbox import Sandbox, spec
 
 UTC = dt.timezone.utc
@@ -187,16 +187,7 @@ def test_the_rule_refuses_the_rest_and_says_why(value: str, reason: str) -> None
 
 
 def track_event(**given: Any) -> dict[str, Any]:
-    args: dict[str, Any] = {
-        "name": "Paid",
-        "user": None,
-        "session": None,
-        "properties": None,
-        "context": None,
-        "timestamp": None,
-        "schema": None,
-    }
-    event: dict[str, Any] = orjson.loads(track_payload(**{**args, **given}))
+    event: dict[str, Any] = orjson.loads(track_bytes(**given))
     return event
 
 
