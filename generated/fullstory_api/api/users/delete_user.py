@@ -14,17 +14,25 @@ from ...types import UNSET, Response, Unset
 def _get_kwargs(
     id: str,
     *,
+    uid: str | Unset = UNSET,
     integration_source: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(integration_source, Unset):
         headers["Integration-Source"] = integration_source
 
+    params: dict[str, Any] = {}
+
+    params["uid"] = uid
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
     _kwargs: dict[str, Any] = {
         "method": "delete",
         "url": "/v2/users/{id}".format(
             id=quote(str(id), safe=""),
         ),
+        "params": params,
     }
 
     _kwargs["headers"] = headers
@@ -90,14 +98,18 @@ def sync_detailed(
     id: str,
     *,
     client: AuthenticatedClient | Client,
+    uid: str | Unset = UNSET,
     integration_source: str | Unset = UNSET,
 ) -> Response[DeleteUserResponse | ErrorResponse]:
     """Delete the user with this FullStory id, with all of their sessions, events and properties.
 
-     Deletion is permanent and asynchronous. Needs an Architect or Admin key.
+     Deletion is permanent and asynchronous. With `uid` in the query the user with that uid is
+    deleted and the id in the path does not matter: the API documents this form of the delete
+    by uid today, next to the older `DELETE /v2/users?uid=`. Needs an Architect or Admin key.
 
     Args:
         id (str):
+        uid (str | Unset):
         integration_source (str | Unset):
 
     Raises:
@@ -110,6 +122,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         id=id,
+        uid=uid,
         integration_source=integration_source,
     )
 
@@ -124,14 +137,18 @@ def sync(
     id: str,
     *,
     client: AuthenticatedClient | Client,
+    uid: str | Unset = UNSET,
     integration_source: str | Unset = UNSET,
 ) -> DeleteUserResponse | ErrorResponse | None:
     """Delete the user with this FullStory id, with all of their sessions, events and properties.
 
-     Deletion is permanent and asynchronous. Needs an Architect or Admin key.
+     Deletion is permanent and asynchronous. With `uid` in the query the user with that uid is
+    deleted and the id in the path does not matter: the API documents this form of the delete
+    by uid today, next to the older `DELETE /v2/users?uid=`. Needs an Architect or Admin key.
 
     Args:
         id (str):
+        uid (str | Unset):
         integration_source (str | Unset):
 
     Raises:
@@ -145,6 +162,7 @@ def sync(
     return sync_detailed(
         id=id,
         client=client,
+        uid=uid,
         integration_source=integration_source,
     ).parsed
 
@@ -153,14 +171,18 @@ async def asyncio_detailed(
     id: str,
     *,
     client: AuthenticatedClient | Client,
+    uid: str | Unset = UNSET,
     integration_source: str | Unset = UNSET,
 ) -> Response[DeleteUserResponse | ErrorResponse]:
     """Delete the user with this FullStory id, with all of their sessions, events and properties.
 
-     Deletion is permanent and asynchronous. Needs an Architect or Admin key.
+     Deletion is permanent and asynchronous. With `uid` in the query the user with that uid is
+    deleted and the id in the path does not matter: the API documents this form of the delete
+    by uid today, next to the older `DELETE /v2/users?uid=`. Needs an Architect or Admin key.
 
     Args:
         id (str):
+        uid (str | Unset):
         integration_source (str | Unset):
 
     Raises:
@@ -173,6 +195,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         id=id,
+        uid=uid,
         integration_source=integration_source,
     )
 
@@ -185,14 +208,18 @@ async def asyncio(
     id: str,
     *,
     client: AuthenticatedClient | Client,
+    uid: str | Unset = UNSET,
     integration_source: str | Unset = UNSET,
 ) -> DeleteUserResponse | ErrorResponse | None:
     """Delete the user with this FullStory id, with all of their sessions, events and properties.
 
-     Deletion is permanent and asynchronous. Needs an Architect or Admin key.
+     Deletion is permanent and asynchronous. With `uid` in the query the user with that uid is
+    deleted and the id in the path does not matter: the API documents this form of the delete
+    by uid today, next to the older `DELETE /v2/users?uid=`. Needs an Architect or Admin key.
 
     Args:
         id (str):
+        uid (str | Unset):
         integration_source (str | Unset):
 
     Raises:
@@ -207,6 +234,7 @@ async def asyncio(
         await asyncio_detailed(
             id=id,
             client=client,
+            uid=uid,
             integration_source=integration_source,
         )
     ).parsed

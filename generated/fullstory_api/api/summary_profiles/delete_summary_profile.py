@@ -1,0 +1,204 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.delete_summary_profile_response import DeleteSummaryProfileResponse
+from ...models.error_response import ErrorResponse
+from ...types import UNSET, Response, Unset
+
+
+def _get_kwargs(
+    id: str,
+    *,
+    integration_source: str | Unset = UNSET,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    if not isinstance(integration_source, Unset):
+        headers["Integration-Source"] = integration_source
+
+    _kwargs: dict[str, Any] = {
+        "method": "delete",
+        "url": "/v2/visit_profile/{id}".format(
+            id=quote(str(id), safe=""),
+        ),
+    }
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> DeleteSummaryProfileResponse | ErrorResponse | None:
+    if response.status_code == 200:
+        response_200 = DeleteSummaryProfileResponse.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = ErrorResponse.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = ErrorResponse.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = ErrorResponse.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = ErrorResponse.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 429:
+        response_429 = ErrorResponse.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 500:
+        response_500 = ErrorResponse.from_dict(response.json())
+
+        return response_500
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[DeleteSummaryProfileResponse | ErrorResponse]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    integration_source: str | Unset = UNSET,
+) -> Response[DeleteSummaryProfileResponse | ErrorResponse]:
+    """Delete a summary profile.
+
+    Args:
+        id (str):
+        integration_source (str | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[DeleteSummaryProfileResponse | ErrorResponse]
+    """
+
+    kwargs = _get_kwargs(
+        id=id,
+        integration_source=integration_source,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    integration_source: str | Unset = UNSET,
+) -> DeleteSummaryProfileResponse | ErrorResponse | None:
+    """Delete a summary profile.
+
+    Args:
+        id (str):
+        integration_source (str | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        DeleteSummaryProfileResponse | ErrorResponse
+    """
+
+    return sync_detailed(
+        id=id,
+        client=client,
+        integration_source=integration_source,
+    ).parsed
+
+
+async def asyncio_detailed(
+    id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    integration_source: str | Unset = UNSET,
+) -> Response[DeleteSummaryProfileResponse | ErrorResponse]:
+    """Delete a summary profile.
+
+    Args:
+        id (str):
+        integration_source (str | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[DeleteSummaryProfileResponse | ErrorResponse]
+    """
+
+    kwargs = _get_kwargs(
+        id=id,
+        integration_source=integration_source,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    integration_source: str | Unset = UNSET,
+) -> DeleteSummaryProfileResponse | ErrorResponse | None:
+    """Delete a summary profile.
+
+    Args:
+        id (str):
+        integration_source (str | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        DeleteSummaryProfileResponse | ErrorResponse
+    """
+
+    return (
+        await asyncio_detailed(
+            id=id,
+            client=client,
+            integration_source=integration_source,
+        )
+    ).parsed
