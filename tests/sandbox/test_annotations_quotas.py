@@ -4,7 +4,11 @@ organization's quotas (GET /v2/organization/quotas) counted from what it receive
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,6 +16,9 @@ import pytest
 from support import wait_until
 
 from session_analytics.sandbox import Sandbox, spec
+
+CLI = str(Path(sys.executable).with_name("session-analytics"))
+READY = re.compile(r"session-analytics sandbox ready at (http://127\.0\.0\.1:\d+)")
 
 
 def annotate(fs: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
@@ -184,3 +191,64 @@ def test_quota_options_of_a_sandbox_of_its_own() -> None:
     assert (body["session_quota"]["limit"], body["server_event_quota"]["limit"]) == ("12", "34")
     assert (config["session_quota"], config["server_event_quota"]) == (12, 34)
     assert config["stream_delay_s"] == 0.0
+
+
+def test_the_cli_flags_set_the_quotas_and_the_stream_delay() -> None:
+    command = [CLI, "sandbox", "--port", "0", "--session-quota", "12"]
+    command += ["--server-event-quota", "34", "--stream-delay", "0"]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as run:
+        try:
+            assert run.stdout is not None
+            printed = []
+            for line in run.stdout:
+                printed.append(line)
+                if found := READY.search(line):
+                    break
+            else:
+                raise AssertionError("the sandbox never said it was ready: " + "".join(printed))
+            url = found.group(1)
+            with httpx.Client(base_url=url, headers={"Authorization": "Basic k"}) as fs:
+                body = quotas(fs)
+                user_id = status_of(fs, fs.post("/v2/users/stream", json={"uid": "cli"}))
+            for line in run.stdout:  # the start-up notes, up to the last one
+                printed.append(line)
+                if "press Ctrl+C" in line:
+                    break
+        finally:
+            run.kill()
+    assert (body["session_quota"]["limit"], body["server_event_quota"]["limit"]) == ("12", "34")
+    assert user_id != ""
+    assert "stream user creates apply after 0 s; monthly quotas: 12 sessions, 34 server events" in (
+        "".join(printed)
+    )
+
+
+def status_of(fs: httpx.Client, created: httpx.Response) -> str:
+    assert created.status_code == 200, created.text
+    answer = fs.get(f"/v2/users/stream/{created.json()['request_id']}")
+    assert answer.status_code == 200, answer.text
+    user_id: str = answer.json()["id"]
+    return user_id
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--session-quota", "-1", "argument --session-quota: must be a whole number >= 0"),
+        ("--server-event-quota", "1.5", "argument --server-event-quota: not a whole number"),
+        ("--stream-delay", "soon", "argument --stream-delay: not a number"),
+    ],
+)
+def test_the_cli_refuses_bad_quota_and_delay_flags(flag: str, value: str, message: str) -> None:
+    done = subprocess.run(
+        [CLI, "sandbox", "--port", "0", flag, value],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+    assert done.returncode == 2
+    assert message in done.stderr
