@@ -62,6 +62,9 @@ def _events(*pairs: tuple[str, str]) -> list[dict[str, Any]]:
         ),
         (EventSelection(start=parse_time("2024-01-01T00:00:05Z"), event_limit=1), ["b"]),
         (EventSelection(end=parse_time("2024-01-01T00:00:10Z")), ["a"]),
+        (EventSelection(duration_limit_ms=2**63 - 1), ["a", "b", "c", "d"]),
+        (EventSelection(mode="LAST", duration_limit_ms=2**63 - 1), ["a", "b", "c", "d"]),
+        (EventSelection(duration_limit_ms=315_537_897_599_000), ["a", "b", "c", "d"]),
     ],
 )
 def test_event_selection(selection: EventSelection, kept: list[str]) -> None:
