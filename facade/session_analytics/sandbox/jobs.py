@@ -254,11 +254,9 @@ class JobBoard:
         results = []
         for item in page:
             shown = dict(item)
-            if not include_schema:
-                if kind == "users":
-                    shown["schema"] = shown["type_conflicts"] = None
-                else:
-                    shown.pop("schema", None)
+            if not include_schema:  # left out, not null: the API's schema has no null for them
+                shown.pop("schema", None)
+                shown.pop("type_conflicts", None)
             results.append(shown)
         return _results_page(results, len(job.imports), next_token)
 
