@@ -23,6 +23,7 @@
     └── SmartlookConnectionError     no connection, a timeout, or a dropped connection
 
     InvalidArgumentError (a ValueError) is the base of both invalid-argument errors.
+    QuotaWarning (a UserWarning) is warned, not raised: an import would exceed the quota.
 
 API errors carry ``http_status_code``, ``headers`` and the payload's ``code`` and ``message``;
 the error that caused another is chained (``__cause__``). ``retries_taken`` says how many times
@@ -410,3 +411,15 @@ class GaveUpError(Exception):
 
 
 __all__ += ["GaveUpError", "ShutdownError"]
+
+
+# ---- warnings ---------------------------------------------------------------------------------
+
+
+class QuotaWarning(UserWarning):
+    """An import would send more server events than the organization's quota has left this
+    billing cycle (``events.import_(check_quota=True)``). The import goes on: what happens past
+    the quota is the API's decision."""
+
+
+__all__ += ["QuotaWarning"]
