@@ -236,6 +236,238 @@ def _case(cls: type, label: str, payload: Any) -> Any:
     return pytest.param(cls, payload, id=f"{package}.{cls.__name__}-{label}")
 
 
+# ---- the rest of v2: sessions, summaries, summary profiles, annotations, quotas ------------------
+
+SESSION_REF: dict[str, Any] = {
+    "id": SESSION_ID_INTS,
+    "app_url": "https://app.fullstory.com/ui/o-1/session/406214335320288249%3A3829143070270885557",
+    "created_time": CREATED,
+}
+SESSION_EVENT: dict[str, Any] = {
+    "device_id": "406214335320288249",
+    "session_id": "3829143070270885557",
+    "view_id": "17",
+    "event_time": EVENT_TIME,
+    "event_type": "navigate",
+    "event_properties": {"navigate_reason": "reload", "definition_ids": []},
+    "source_type": "web",
+    "source_properties": {"url": {"path": "/cart", "query": {"step": {"values": ["2"]}}}},
+}
+SLICE_SETTINGS: dict[str, Any] = {
+    "mode": "TIMESTAMP",
+    "event_limit": 100,
+    "duration_limit_ms": "900000",
+    "start_timestamp": CREATED,
+    "end_timestamp": FINISHED,
+}
+CONTEXT_SETTINGS: dict[str, Any] = {
+    "include": ["user", "device"],
+    "exclude": ["org", "location"],
+    "exclude_org_context": True,
+    "exclude_user_context": False,
+    "exclude_location": True,
+    "exclude_device": False,
+    "exclude_descriptions": False,
+}
+EVENT_SETTINGS: dict[str, Any] = {
+    "exclude_types": ["element-seen", "copy"],
+    "include_types": ["click", "rage-click"],
+    "exclude_defined_events": False,
+    "exclude_api_events": True,
+    "exclude_event_timestamps": False,
+    "exclude_selectors": True,
+    "include_selector_tags": False,
+    "trim_to_last_n_selectors": 3,
+    "include_tab_index": True,
+    "include_descriptions": True,
+}
+RESPONSE_SCHEMA: dict[str, Any] = {
+    "type": "OBJECT",
+    "title": "Visit",
+    "description": "What one visit was about",
+    "properties": {
+        "gist": {"type": "STRING", "description": "One sentence"},
+        "mood": {"type": "STRING", "enum": ["calm", "annoyed"], "format": "enum"},
+        "stumbles": {"type": "ARRAY", "items": {"type": "STRING"}, "nullable": True},
+    },
+    "required": ["gist"],
+}
+LLM_SETTINGS: dict[str, Any] = {
+    "pre_prompt": "Read this visit to the shop.",
+    "post_prompt": "Answer in the requested shape.",
+    "temperature": 0.25,
+    "response_schema": RESPONSE_SCHEMA,
+}
+PIXELS: dict[str, Any] = {"height_pixels": 900, "width_pixels": 1440}
+SURROUNDINGS: dict[str, Any] = {
+    "session_id": SESSION_ID_INTS,
+    "session_url": SESSION_REF["app_url"],
+    "session_created_at": CREATED,
+    "org_context": {
+        "org_id": "o-1",
+        "name": "Example Shop",
+        "industry": "Retail",
+        "domain": "shop.example.com",
+        "country": "NL",
+    },
+    "user_context": {
+        "user_uid": UID,
+        "display_name": "Daniel Falko",
+        "email": "daniel.falko@example.com",
+        "properties": {"plan": "paid", "seats": "4"},
+    },
+    "location_context": {"country": "NL", "region": "Utrecht", "city": "Utrecht"},
+    "device_context": {
+        "browser": "Firefox",
+        "operating_system": "Linux",
+        "screen_size": PIXELS,
+        "viewport_size": {"height_pixels": 780, "width_pixels": 1280},
+    },
+}
+CONTEXT_PAGE: dict[str, Any] = {
+    "url": "https://shop.example.com/cart",
+    "title": "Your cart",
+    "events": [
+        {
+            "type": "click",
+            "description": "Clicked Pay now",
+            "timestamp": EVENT_TIME,
+            "screenshot_url": "https://shop.example.com/shot/1.png",
+            "content": "Pay now",
+            "properties": {"selector": "button.pay"},
+        }
+    ],
+    "tab": 1,
+}
+PROFILE_SETTINGS: dict[str, Any] = {
+    "name": "Checkout trouble",
+    "slice": SLICE_SETTINGS,
+    "context": CONTEXT_SETTINGS,
+    "events": EVENT_SETTINGS,
+    "cache": {"enable_event_cache": True},
+    "llm": LLM_SETTINGS,
+}
+STORED_PROFILE: dict[str, Any] = {
+    "id": "c0ffee00-1234-4abc-8def-0123456789ab",
+    "name": "Checkout trouble",
+    "configuration": {
+        "slice": SLICE_SETTINGS,
+        "context": CONTEXT_SETTINGS,
+        "events": EVENT_SETTINGS,
+        "cache": {"enable_event_cache": True},
+    },
+    "llm": LLM_SETTINGS,
+}
+QUOTA_USAGE: dict[str, Any] = {
+    "usage": "8125",
+    "limit": "250000",
+    "period_start": "2024-02-01T00:00:00+00:00",
+    "period_end": "2024-03-01T00:00:00+00:00",
+}
+V2_CASES = [
+    _case(fs.CreateUserStreamResponse, "queued", {"request_id": "0b7e4c1a-58d2-4f0e"}),
+    _case(fs.UserStreamStatusResponse, "done", {"id": USER_ID}),
+    _case(fs.UserStreamStatusResponse, "pending", {"id": ""}),
+    _case(fs.SessionRef, "full", SESSION_REF),
+    _case(fs.SessionRef, "id_only", {"id": SESSION_ID_UUIDS}),
+    _case(fs.ListSessionsResponse, "one", {"results": [SESSION_REF]}),
+    _case(fs.ListSessionsResponse, "none", {"results": []}),
+    _case(fs.CapturedEventProperties, "navigate", SESSION_EVENT["event_properties"]),
+    _case(fs.EventSourceProperties, "web", SESSION_EVENT["source_properties"]),
+    _case(fs.SessionEvent, "navigate", SESSION_EVENT),
+    _case(fs.SessionEventsResponse, "one", {"events": [SESSION_EVENT]}),
+    _case(fs.SliceSettingsMode, "last", "LAST"),
+    _case(fs.SliceSettings, "full", SLICE_SETTINGS),
+    _case(fs.ContextElement, "user", "user"),
+    _case(fs.ContextSettings, "full", CONTEXT_SETTINGS),
+    _case(fs.EventSettings, "full", EVENT_SETTINGS),
+    _case(fs.CacheSettings, "off", {"enable_event_cache": False}),
+    _case(fs.ResponseSchemaType, "object", "OBJECT"),
+    _case(fs.ResponseSchema, "nested", RESPONSE_SCHEMA),
+    _case(fs.ResponseSchema, "enum", RESPONSE_SCHEMA["properties"]["mood"]),
+    _case(fs.ResponseSchema, "array", RESPONSE_SCHEMA["properties"]["stumbles"]),
+    _case(fs.ResponseSchemaProperties, "three", RESPONSE_SCHEMA["properties"]),
+    _case(fs.LlmSettings, "full", LLM_SETTINGS),
+    _case(
+        fs.SessionContextRequest,
+        "full",
+        {
+            "slice": SLICE_SETTINGS,
+            "context": CONTEXT_SETTINGS,
+            "events": EVENT_SETTINGS,
+            "cache": {"enable_event_cache": False},
+        },
+    ),
+    _case(fs.PixelSize, "screen", PIXELS),
+    _case(fs.SessionOrg, "full", SURROUNDINGS["org_context"]),
+    _case(fs.SessionUser, "full", SURROUNDINGS["user_context"]),
+    _case(fs.SessionUserProperties, "strings", {"plan": "paid", "seats": "4"}),
+    _case(fs.SessionLocation, "full", SURROUNDINGS["location_context"]),
+    _case(fs.SessionDevice, "full", SURROUNDINGS["device_context"]),
+    _case(fs.SessionSurroundings, "full", SURROUNDINGS),
+    _case(fs.ContextEventProperties, "selector", {"selector": "button.pay"}),
+    _case(fs.ContextEvent, "click", CONTEXT_PAGE["events"][0]),
+    _case(fs.ContextPage, "cart", CONTEXT_PAGE),
+    _case(fs.SessionContextData, "full", {"context": SURROUNDINGS, "pages": [CONTEXT_PAGE]}),
+    _case(
+        fs.SessionContextResponse,
+        "full",
+        {"context_data": {"context": SURROUNDINGS, "pages": [CONTEXT_PAGE]}},
+    ),
+    _case(
+        fs.SessionSummaryRequest,
+        "overrides",
+        {
+            "config_profile": STORED_PROFILE["id"],
+            "slice": SLICE_SETTINGS,
+            "context": CONTEXT_SETTINGS,
+            "events": EVENT_SETTINGS,
+            "cache": {"enable_event_cache": True},
+            "llm": LLM_SETTINGS,
+        },
+    ),
+    _case(fs.StructuredAnswer, "visit", {"gist": "checkout", "stumbles": ["card declined"]}),
+    _case(
+        fs.SessionSummaryResponse,
+        "structured",
+        {
+            "summary": "Opened the cart twice and left at the payment step.",
+            "response": {"gist": "checkout", "mood": "annoyed", "stumbles": ["card declined"]},
+            "response_schema": RESPONSE_SCHEMA,
+        },
+    ),
+    _case(fs.SessionSummaryResponse, "text_only", {"summary": "Browsed and left."}),
+    _case(fs.SummaryProfileRequest, "full", PROFILE_SETTINGS),
+    _case(fs.SummaryProfileId, "new", {"id": STORED_PROFILE["id"]}),
+    _case(fs.ProfileConfiguration, "full", STORED_PROFILE["configuration"]),
+    _case(fs.SummaryProfile, "stored", STORED_PROFILE),
+    _case(fs.SummaryProfile, "no_id", {"llm": {"temperature": 0.5}}),
+    _case(
+        fs.ListSummaryProfilesResponse,
+        "page",
+        {"profiles": [STORED_PROFILE], "next_page_token": "p2"},
+    ),
+    _case(fs.DeleteSummaryProfileResponse, "empty", {}),
+    _case(
+        fs.CreateAnnotationRequest,
+        "span",
+        {"text": "Release 4.12", "start_time": CREATED, "end_time": FINISHED, "source": "ci"},
+    ),
+    _case(fs.CreateAnnotationRequest, "text_only", {"text": "Incident 812"}),
+    _case(
+        fs.Annotation,
+        "stored",
+        {"text": "Incident 812", "start_time": CREATED, "end_time": CREATED, "source": ""},
+    ),
+    _case(fs.QuotaUsage, "full", QUOTA_USAGE),
+    _case(
+        fs.QuotasResponse,
+        "both",
+        {"session_quota": QUOTA_USAGE, "server_event_quota": {"usage": "0", "limit": "1000000"}},
+    ),
+]
+
+
 # --------------------------------------------------------------------------------------------------
 # The table: every exported class, with realistic payloads
 # --------------------------------------------------------------------------------------------------
@@ -452,6 +684,7 @@ ROUND_TRIP_CASES = [
         "not_found",
         {"code": "project_not_found", "message": "No project has this key"},
     ),
+    *V2_CASES,
 ]
 
 

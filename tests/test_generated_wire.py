@@ -1,16 +1,17 @@
 """What the generated operations put on the wire, and how they read the answers.
 
-Every operation module of ``fullstory_api.api.users``, ``fullstory_api.api.events`` and
-``smartlook_api.api.backend`` is called through ``sync_detailed`` against an
-``httpx.MockTransport``. The transport is handed to the generated client through ``httpx_args``,
-so the generated client builds its own httpx client and adds the ``Authorization`` header itself,
-exactly as it does in production. The captured request is checked for method, path (with path
-parameters percent-encoded), query string, headers and JSON body; canned answers check which model
-each status code is parsed into.
+Every operation module of ``fullstory_api.api`` (users, events, sessions, summary_profiles,
+annotations, organization) and of ``smartlook_api.api.backend`` is called through
+``sync_detailed`` against an ``httpx.MockTransport``. The transport is handed to the generated
+client through ``httpx_args``, so the generated client builds its own httpx client and adds the
+``Authorization`` header itself, exactly as it does in production. The captured request is
+checked for method, path (with path parameters percent-encoded), query string, headers and JSON
+body; canned answers check which model each status code is parsed into.
 """
 
 from __future__ import annotations
 
+import datetime
 import inspect
 import json
 import pkgutil
@@ -24,12 +25,17 @@ from typing import Any
 import httpx
 import pytest
 
+import fullstory_api.api.annotations
 import fullstory_api.api.events
+import fullstory_api.api.organization
+import fullstory_api.api.sessions
+import fullstory_api.api.summary_profiles
 import fullstory_api.api.users
 import fullstory_api.models as fs
 import smartlook_api.api.backend
 import smartlook_api.models as sl
 from fullstory_api import errors as fs_errors
+from fullstory_api.api.annotations import create_annotation
 from fullstory_api.api.events import (
     create_batch_events_import_job,
     create_event,
@@ -37,15 +43,32 @@ from fullstory_api.api.events import (
     get_batch_events_import_status,
     get_batch_events_imports,
 )
+from fullstory_api.api.organization import get_quotas
+from fullstory_api.api.sessions import (
+    generate_session_context,
+    generate_session_summary,
+    generate_session_summary_with_overrides,
+    get_session_events,
+    list_sessions,
+)
+from fullstory_api.api.summary_profiles import (
+    create_summary_profile,
+    delete_summary_profile,
+    get_summary_profile,
+    list_summary_profiles,
+    update_summary_profile,
+)
 from fullstory_api.api.users import (
     create_batch_user_import_job,
     create_user,
+    create_user_stream,
     delete_user,
     delete_user_by_uid,
     get_batch_user_import_errors,
     get_batch_user_import_status,
     get_batch_user_imports,
     get_user,
+    get_user_stream_status,
     list_users,
     update_user,
 )
@@ -302,7 +325,8 @@ FULLSTORY_OPS = [
         fs.DeleteUserResponse,
         {},
         args=(USER_ID,),
-        optional=_common(),
+        optional={"uid": UID, **_common()},
+        query=(("uid", UID),),
     ),
     Op(
         create_batch_user_import_job,
@@ -426,6 +450,268 @@ FULLSTORY_OPS = [
     ),
 ]
 
+# ---- the rest of v2: stream user creates, sessions, summary profiles, annotations, quotas ------
+
+REQUEST_ID = "0b7e4c1a-58d2-4f0e-9c3b-7a6d5e4f3c2b"
+SESSION_PATH = SESSION_ID_INTS.replace(":", "%3A")
+PROFILE_ID = "c0ffee00-1234-4abc-8def-0123456789ab"
+SLICE: dict[str, Any] = {
+    "mode": "LAST",
+    "event_limit": 50,
+    "duration_limit_ms": "600000",
+    "end_timestamp": "2024-02-01T12:45:00+00:00",
+}
+RESPONSE_SCHEMA: dict[str, Any] = {
+    "type": "OBJECT",
+    "title": "Visit",
+    "properties": {
+        "gist": {"type": "STRING", "description": "What the visitor came for"},
+        "mood": {"type": "STRING", "enum": ["calm", "annoyed"], "format": "enum"},
+        "stumbles": {"type": "ARRAY", "items": {"type": "STRING"}},
+    },
+    "required": ["gist"],
+}
+CONTEXT_BODY: dict[str, Any] = {
+    "slice": SLICE,
+    "context": {"include": ["user", "device"], "exclude_location": True},
+    "events": {"exclude_types": ["element-seen"], "exclude_selectors": True},
+    "cache": {"enable_event_cache": False},
+}
+PROFILE_BODY: dict[str, Any] = {
+    "name": "Checkout trouble",
+    "slice": {"mode": "FIRST", "event_limit": 200},
+    "context": {"exclude": ["org"]},
+    "events": {"include_types": ["click", "navigate"]},
+    "llm": {
+        "pre_prompt": "Read this checkout visit.",
+        "post_prompt": "Answer in the requested shape.",
+        "temperature": 0.25,
+        "response_schema": RESPONSE_SCHEMA,
+    },
+}
+SUMMARY_BODY: dict[str, Any] = {
+    "config_profile": PROFILE_ID,
+    "events": {"exclude_types": ["copy"]},
+    "llm": {"post_prompt": "Two sentences at most."},
+}
+SUMMARY_ANSWER: dict[str, Any] = {
+    "summary": "Opened the cart twice and left at the payment step.",
+    "response": {"gist": "checkout", "mood": "annoyed", "stumbles": ["card declined"]},
+    "response_schema": RESPONSE_SCHEMA,
+}
+STORED_PROFILE: dict[str, Any] = {
+    "id": PROFILE_ID,
+    "name": PROFILE_BODY["name"],
+    "configuration": {
+        "slice": PROFILE_BODY["slice"],
+        "context": PROFILE_BODY["context"],
+        "events": PROFILE_BODY["events"],
+    },
+    "llm": PROFILE_BODY["llm"],
+}
+ANNOTATION_BODY: dict[str, Any] = {
+    "text": "Release 4.12",
+    "start_time": "2024-02-01T12:00:00+00:00",
+    "end_time": "2024-02-01T12:20:00+00:00",
+    "source": "deploy pipeline",
+}
+QUOTA: dict[str, Any] = {
+    "usage": "8125",
+    "limit": "250000",
+    "period_start": "2024-02-01T00:00:00+00:00",
+    "period_end": "2024-03-01T00:00:00+00:00",
+}
+
+FULLSTORY_OPS += [
+    Op(
+        create_user_stream,
+        "POST",
+        "/v2/users/stream",
+        fs.CreateUserStreamResponse,
+        {"request_id": REQUEST_ID},
+        required={"body": fs.CreateUserRequest.from_dict(USER_BODY)},
+        optional=_common(idempotent=True),
+        body=USER_BODY,
+    ),
+    Op(
+        get_user_stream_status,
+        "GET",
+        f"/v2/users/stream/{REQUEST_ID}",
+        fs.UserStreamStatusResponse,
+        {"id": USER_ID},
+        args=(REQUEST_ID,),
+        optional=_common(),
+    ),
+    Op(
+        list_sessions,
+        "GET",
+        "/v2/sessions",
+        fs.ListSessionsResponse,
+        {
+            "results": [
+                {
+                    "id": SESSION_ID_INTS,
+                    "app_url": f"https://app.fullstory.com/ui/o-1/session/{SESSION_PATH}",
+                    "created_time": CREATED,
+                }
+            ]
+        },
+        optional={
+            "uid": UID,
+            "email": "daniel.falko@example.com",
+            "session_uid": "checkout-77",
+            "limit": 5,
+            **_common(),
+        },
+        query=(
+            ("email", "daniel.falko@example.com"),
+            ("limit", "5"),
+            ("session_uid", "checkout-77"),
+            ("uid", UID),
+        ),
+    ),
+    Op(
+        get_session_events,
+        "GET",
+        f"/v2/sessions/{SESSION_PATH}/events",
+        fs.SessionEventsResponse,
+        {
+            "events": [
+                {
+                    "device_id": "406214335320288249",
+                    "session_id": "3829143070270885557",
+                    "view_id": "17",
+                    "event_time": CREATED,
+                    "event_type": "click",
+                    "event_properties": {"target_text": "Pay now"},
+                    "source_type": "web",
+                    "source_properties": {"url": {"path": "/checkout"}, "initial_referrer": None},
+                }
+            ]
+        },
+        args=(SESSION_ID_INTS,),
+        optional={"enable_event_cache": False, **_common()},
+        query=(("enable_event_cache", "false"),),
+    ),
+    Op(
+        generate_session_context,
+        "POST",
+        f"/v2/sessions/{SESSION_PATH}/context",
+        fs.SessionContextResponse,
+        {
+            "context_data": {
+                "context": {
+                    "session_id": SESSION_ID_INTS,
+                    "user_context": {"user_uid": UID, "properties": {"plan": "paid"}},
+                    "device_context": {"browser": "Firefox", "screen_size": {"width_pixels": 1280}},
+                },
+                "pages": [
+                    {
+                        "url": "https://shop.example.com/cart",
+                        "events": [{"type": "click", "description": "Pay now"}],
+                        "tab": 1,
+                    }
+                ],
+            }
+        },
+        args=(SESSION_ID_INTS,),
+        required={"body": fs.SessionContextRequest.from_dict(CONTEXT_BODY)},
+        optional=_common(),
+        body=CONTEXT_BODY,
+    ),
+    Op(
+        generate_session_summary,
+        "GET",
+        f"/v2/sessions/{SESSION_PATH}/summary",
+        fs.SessionSummaryResponse,
+        SUMMARY_ANSWER,
+        args=(SESSION_ID_INTS,),
+        optional={
+            "config_profile": PROFILE_ID,
+            "end_timestamp": datetime.datetime(2024, 2, 1, 12, 45, tzinfo=datetime.timezone.utc),
+            **_common(),
+        },
+        query=(("config_profile", PROFILE_ID), ("end_timestamp", "2024-02-01T12:45:00+00:00")),
+    ),
+    Op(
+        generate_session_summary_with_overrides,
+        "POST",
+        f"/v2/sessions/{SESSION_PATH}/summary",
+        fs.SessionSummaryResponse,
+        SUMMARY_ANSWER,
+        args=(SESSION_ID_INTS,),
+        required={"body": fs.SessionSummaryRequest.from_dict(SUMMARY_BODY)},
+        optional=_common(),
+        body=SUMMARY_BODY,
+    ),
+    Op(
+        list_summary_profiles,
+        "GET",
+        "/v2/visit_profile",
+        fs.ListSummaryProfilesResponse,
+        {"profiles": [STORED_PROFILE], "next_page_token": "p2"},
+        optional={"limit": 10, "page_token": "p2", **_common()},
+        query=(("limit", "10"), ("page_token", "p2")),
+    ),
+    Op(
+        create_summary_profile,
+        "POST",
+        "/v2/visit_profile",
+        fs.SummaryProfileId,
+        {"id": PROFILE_ID},
+        required={"body": fs.SummaryProfileRequest.from_dict(PROFILE_BODY)},
+        optional=_common(),
+        body=PROFILE_BODY,
+    ),
+    Op(
+        get_summary_profile,
+        "GET",
+        f"/v2/visit_profile/{PROFILE_ID}",
+        fs.SummaryProfile,
+        STORED_PROFILE,
+        args=(PROFILE_ID,),
+        optional=_common(),
+    ),
+    Op(
+        update_summary_profile,
+        "POST",
+        f"/v2/visit_profile/{PROFILE_ID}",
+        fs.SummaryProfileId,
+        {"id": PROFILE_ID},
+        args=(PROFILE_ID,),
+        required={"body": fs.SummaryProfileRequest.from_dict(PROFILE_BODY)},
+        optional=_common(),
+        body=PROFILE_BODY,
+    ),
+    Op(
+        delete_summary_profile,
+        "DELETE",
+        f"/v2/visit_profile/{PROFILE_ID}",
+        fs.DeleteSummaryProfileResponse,
+        {},
+        args=(PROFILE_ID,),
+        optional=_common(),
+    ),
+    Op(
+        create_annotation,
+        "POST",
+        "/v2/annotations",
+        fs.Annotation,
+        ANNOTATION_BODY,
+        required={"body": fs.CreateAnnotationRequest.from_dict(ANNOTATION_BODY)},
+        optional=_common(),
+        body=ANNOTATION_BODY,
+    ),
+    Op(
+        get_quotas,
+        "GET",
+        "/v2/organization/quotas",
+        fs.QuotasResponse,
+        {"session_quota": QUOTA, "server_event_quota": {**QUOTA, "usage": "0"}},
+        optional=_common(),
+    ),
+]
+
 SMARTLOOK_OPS = [
     Op(
         check_backend,
@@ -462,6 +748,7 @@ CREATES = {
     "fullstory_api.api.users.create_batch_user_import_job",
     "fullstory_api.api.events.create_event",
     "fullstory_api.api.events.create_batch_events_import_job",
+    "fullstory_api.api.users.create_user_stream",
 }
 PENDING = {
     "fullstory_api.api.users.get_batch_user_imports",
@@ -550,13 +837,19 @@ def _parsed_types(module: ModuleType) -> set[type]:
 
 def test_table_covers_every_operation_module() -> None:
     modules = _operation_modules(
-        fullstory_api.api.users, fullstory_api.api.events, smartlook_api.api.backend
+        fullstory_api.api.users,
+        fullstory_api.api.events,
+        fullstory_api.api.sessions,
+        fullstory_api.api.summary_profiles,
+        fullstory_api.api.annotations,
+        fullstory_api.api.organization,
+        smartlook_api.api.backend,
     )
     covered = [op.name for op in FULLSTORY_OPS + SMARTLOOK_OPS]
     assert len(covered) == len(set(covered)), "an operation is listed twice"
     assert modules - set(covered) == set(), "add these operations to the wire tables"
     assert set(covered) - modules == set()
-    assert len(modules) == 17
+    assert len(modules) == 31  # the 28 v2 operations, DELETE /v2/users?uid=, two Smartlook ones
 
 
 def test_every_fullstory_operation_answers_error_response() -> None:
@@ -574,7 +867,7 @@ def test_only_imports_and_errors_can_answer_results_pending() -> None:
 @pytest.mark.parametrize(
     "function", ["_get_kwargs", "sync_detailed", "sync", "asyncio_detailed", "asyncio"]
 )
-def test_idempotency_key_parameter_only_on_the_four_creates(function: str) -> None:
+def test_idempotency_key_parameter_only_on_the_keyed_creates(function: str) -> None:
     with_key = {
         op.name
         for op in FULLSTORY_OPS
@@ -654,7 +947,8 @@ def test_path_parameters_are_percent_encoded(op: Op) -> None:
     with fullstory_client(recorder) as client:
         op.call(client, full=False, args=(WEIRD_ID,))
     request = recorder.request
-    plain_id = op.args[0] if op.args[0] == USER_ID else JOB_PATH
+    on_the_wire = {JOB_ID: JOB_PATH, SESSION_ID_INTS: SESSION_PATH}
+    plain_id = on_the_wire.get(op.args[0], op.args[0])
     expected = op.path.replace(plain_id, WEIRD_ID_ON_THE_WIRE)
     assert expected != op.path
     assert _raw_path(request) == expected
@@ -946,3 +1240,18 @@ async def test_smartlook_async_send_events() -> None:
     assert json.loads(request.content) == SL_EVENTS_BODY
     assert type(response.parsed) is sl.EventsAccepted
     assert response.parsed.ok is True
+
+
+def test_a_response_schema_is_read_at_every_depth() -> None:
+    recorder = Recorder(body=SUMMARY_ANSWER)
+    with fullstory_client(recorder) as client:
+        parsed = generate_session_summary.sync(SESSION_ID_INTS, client=client)
+    assert isinstance(parsed, fs.SessionSummaryResponse)
+    schema = parsed.response_schema
+    assert isinstance(schema, fs.ResponseSchema)
+    assert schema.type_ is fs.ResponseSchemaType.OBJECT
+    stumbles = schema.properties["stumbles"]  # type: ignore[union-attr]
+    assert isinstance(stumbles, fs.ResponseSchema)
+    assert isinstance(stumbles.items, fs.ResponseSchema)
+    assert stumbles.items.type_ is fs.ResponseSchemaType.STRING
+    assert schema.properties["mood"].enum == ["calm", "annoyed"]  # type: ignore[union-attr]

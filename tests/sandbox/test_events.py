@@ -240,17 +240,32 @@ def test_a_malformed_session_id_is_refused(
     ["406214335320288249:3829143070270885557", f"{UUID_A}:{UUID_B}"],
     ids=["numeric", "uuid"],
 )
-def test_an_unknown_session_id_stores_the_event_without_session(
+def test_an_unknown_session_id_starts_that_session_for_a_new_anonymous_user(
     sandbox: Sandbox, fs: httpx.Client, session_id: str
 ) -> None:
     sandbox.create_session(uid="someone-else")
 
-    send_ok(fs, {"name": "Lost", "session": {"id": session_id}})
+    send_ok(fs, {"name": "Found", "session": {"id": session_id}})
+    send_ok(fs, {"name": "Again", "session": {"id": session_id}})
+
+    first, second = stored(sandbox)
+    assert first["session"] == second["session"] == {"id": session_id}
+    assert first["name"] == "Found"
+    assert first["user"] == second["user"] == {"id": session_id.partition(":")[0]}
+    assert sandbox.stats()["sessions"] == 2
+
+
+def test_an_unknown_session_id_of_a_known_user_starts_a_session_of_that_user(
+    sandbox: Sandbox, fs: httpx.Client
+) -> None:
+    user_id = create_user(fs, uid="known")
+    session_id = f"{user_id}:3829143070270885557"
+
+    send_ok(fs, {"name": "Mine", "session": {"id": session_id}})
 
     event = only_event(sandbox)
-    assert event["session"] is None
-    assert event["name"] == "Lost"
-    assert "uid" not in event["user"]
+    assert event["session"] == {"id": session_id}
+    assert event["user"] == {"id": user_id, "uid": "known"}
 
 
 @pytest.mark.parametrize("by", ["id", "uid"])
@@ -281,17 +296,23 @@ def test_use_most_recent_picks_the_most_recently_active_session(
     assert [e["session"]["id"] for e in stored(sandbox)] == [newer["id"], older["id"], older["id"]]
 
 
-def test_use_most_recent_without_a_recent_session_stores_no_session(
+def test_use_most_recent_without_a_recent_session_starts_one_for_the_user(
     sandbox: Sandbox, fs: httpx.Client
 ) -> None:
     user_id = create_user(fs, uid="no-sessions")
-    sandbox.create_session(uid="someone-else")
+    other = sandbox.create_session(uid="someone-else")
+    most_recent = {"user": {"id": user_id}, "session": {"use_most_recent": True}}
 
-    send_ok(fs, {"name": "Alone", "user": {"id": user_id}, "session": {"use_most_recent": True}})
+    send_ok(fs, {"name": "Alone", **most_recent})
+    send_ok(fs, {"name": "Still", **most_recent})
 
-    event = only_event(sandbox)
-    assert event["session"] is None
-    assert event["user"] == {"id": user_id, "uid": "no-sessions"}
+    first, second = stored(sandbox)
+    assert first["session"] is not None
+    assert first["session"]["id"] != other["id"]
+    assert first["session"]["id"].startswith(f"{user_id}:")
+    assert NUMERIC_SESSION.fullmatch(first["session"]["id"])
+    assert second["session"] == first["session"]
+    assert first["user"] == second["user"] == {"id": user_id, "uid": "no-sessions"}
 
 
 @pytest.mark.parametrize("given", ["no-user", "empty-user", "id-and-uid"])
@@ -320,7 +341,8 @@ def test_the_session_window_expires(sandbox: Sandbox, fs: httpx.Client) -> None:
 
     active, later = stored(sandbox)
     assert active["session"] == {"id": session["id"]}
-    assert later["session"] is None
+    assert later["session"] is not None
+    assert later["session"]["id"] != session["id"]  # a new session started
     assert later["user"] == active["user"]
 
 

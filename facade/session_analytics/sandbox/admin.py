@@ -1,5 +1,6 @@
 """The admin routes under ``/_sandbox/`` (health, reset, faults, config, events, stats, request
-log, sessions): for tests and people, never subject to faults, limits, delays or auth."""
+log, sessions, annotations): for tests and people, never subject to faults, limits, delays or
+auth."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ class AdminRoutes:
             Route("/_sandbox/stats", self.stats, methods=["GET"]),
             Route("/_sandbox/requests", self.request_log, methods=["GET"]),
             Route("/_sandbox/sessions", self.sessions, methods=["POST"]),
+            Route("/_sandbox/annotations", self.annotations, methods=["GET"]),
         ]
 
     async def health(self, request: Request) -> Response:
@@ -98,12 +100,18 @@ class AdminRoutes:
             form = body.get("format", "numeric")
             if form not in ("numeric", "uuid"):
                 raise bad_request("format must be numeric or uuid")
+            session_uid = body.get("session_uid")
+            if session_uid is not None and not isinstance(session_uid, str):
+                raise bad_request("session_uid must be a string")
             session = self.state.fullstory.new_session(
-                user_id=body.get("user_id"), uid=body.get("uid"), form=form
+                user_id=body.get("user_id"), uid=body.get("uid"), form=form, session_uid=session_uid
             )
         except ApiError as err:
             return error_response(err)
         return JSONResponse({"id": session.id, "user_id": session.user_id})
+
+    async def annotations(self, request: Request) -> Response:
+        return JSONResponse({"annotations": list(self.state.annotations.annotations)})
 
     async def _json_body(self, request: Request) -> Any:
         raw = await request.body()

@@ -1,5 +1,5 @@
 """The sandbox as an ASGI application: the API routes behind the pipeline, the admin routes,
-and the API's answers for unknown routes and methods.
+the session replay pages (``sessions.py``) and the API's answers for unknown routes and methods.
 
 The app stays neutral about the server that runs it; a server that can report connections as they
 open and close does so through ``SandboxState.connections`` (see ``connections.py``). A dropped
@@ -21,6 +21,7 @@ from .connections import peer_of
 from .faults import Faults
 from .pipeline import ApiPipeline
 from .routes import ENDPOINTS
+from .sessions import page_route
 from .state import SandboxState
 
 
@@ -35,6 +36,7 @@ class SandboxApp:
             for e in ENDPOINTS
         ]
         routes += AdminRoutes(state).routes()
+        routes.append(page_route(lambda: state.fullstory))
         self.starlette = Starlette(
             routes=routes,
             exception_handlers={404: self._not_found, 405: self._not_allowed},

@@ -1,4 +1,5 @@
-"""How a sandbox behaves: keys, job timing, limits, paging. Every value has a default."""
+"""How a sandbox behaves: keys, job timing, limits, paging, quotas, stream delay. Every value has
+a default."""
 
 from __future__ import annotations
 
@@ -62,6 +63,13 @@ class SandboxConfig:
     idempotency_ttl_s: float = attrs.field(default=24 * 3600.0, validator=_non_negative)
     session_window_s: float = attrs.field(default=30 * 60.0, validator=_non_negative)
     max_body_bytes: int = attrs.field(default=64 * 1024 * 1024, validator=_positive)
+
+    # The limits GET /v2/organization/quotas reports for the current calendar month (UTC): new
+    # sessions, and server events stored (POST /v2/events and events import items).
+    session_quota: int = attrs.field(default=100_000, validator=_non_negative)
+    server_event_quota: int = attrs.field(default=1_000_000, validator=_non_negative)
+    # Seconds before a POST /v2/users/stream create is applied (0: at once).
+    stream_delay_s: float = attrs.field(default=0.5, validator=_non_negative)
 
     def client_key(self) -> str:
         """A key a client may use against this sandbox (an admin one when levels are set)."""

@@ -1,5 +1,10 @@
 """State and rules of the emulated FullStory Server API v2: users, sessions and events.
 
+Sessions come from what arrives: an event naming a session id the sandbox does not know starts
+that session (its user is the user whose id is the part before ':', else a new anonymous user
+with that id), and an event with ``use_most_recent`` starts a new session for its user when the
+user has none active within ``session_window_s``, as a browser recording would.
+
 No HTTP here: every operation takes parsed JSON and returns JSON-ready dicts, or raises ApiError
 with the status, code and message the real API answers with. Batch jobs (``jobs.py``) run each of
 their items through the same operations.
@@ -7,12 +12,10 @@ their items through the same operations.
 
 from __future__ import annotations
 
-import base64
 import itertools
 import json
 import random
 import uuid
-import zlib
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
@@ -24,6 +27,7 @@ from .. import _rules
 from . import spec
 from .config import SandboxConfig
 from .errors import ApiError, bad_request, not_found, user_not_found
+from .paging import paginate
 
 EMPTY_NAME_MESSAGE = "events must have a non-empty name"
 
@@ -124,7 +128,10 @@ class User:
 class Session:
     id: str
     user_id: str
-    last_active: float
+    last_active: float  # monotonic
+    created_wall: float = 0.0
+    uid: str | None = None  # a customer-defined session id, given through the admin route
+    events: list[dict[str, Any]] = attrs.field(factory=list)  # in the order they arrived
 
 
 def checked_properties(
@@ -160,11 +167,18 @@ class FullStoryState:
         self._by_uid: dict[str, str] = {}
         self.sessions: dict[str, Session] = {}
         self.events: list[dict[str, Any]] = []
+        # Wall times of every session started and every event stored, for the quotas.
+        self.session_starts: list[float] = []
+        self.event_arrivals: list[float] = []
 
     # ---- users -----------------------------------------------------------------------------
 
-    def _new_user(self) -> User:
-        user = User(id=str(next(self._ids)), created=self._clock.monotonic())
+    def _new_user(self, user_id: str | None = None) -> User:
+        if user_id is None:
+            user_id = str(next(self._ids))
+            while user_id in self.users:
+                user_id = str(next(self._ids))
+        user = User(id=user_id, created=self._clock.monotonic())
         self.users[user.id] = user
         return user
 
@@ -311,9 +325,16 @@ class FullStoryState:
         if self._config().deletion_window_s == 0:
             self._forget_user(user)
 
-    # ---- sessions (created through the admin routes: real sessions come from recordings) ---
+    # ---- sessions (from events, or from the admin route, standing in for a recording) -----
 
-    def new_session(self, *, user_id: str | None, uid: str | None, form: str) -> Session:
+    def new_session(
+        self,
+        *,
+        user_id: str | None,
+        uid: str | None,
+        form: str,
+        session_uid: str | None = None,
+    ) -> Session:
         if user_id:
             user = self._live_user(user_id)
         elif uid:
@@ -325,9 +346,37 @@ class FullStoryState:
         else:
             rng = random.SystemRandom()
             session_id = f"{rng.randrange(10**17, 10**18)}:{rng.randrange(10**17, 10**18)}"
-        session = Session(session_id, user.id, self._clock.monotonic())
+        return self._start_session(user, session_id, session_uid)
+
+    def _start_session(self, user: User, session_id: str, uid: str | None = None) -> Session:
+        wall = self._clock.wall()
+        session = Session(session_id, user.id, self._clock.monotonic(), wall, uid)
         self.sessions[session_id] = session
+        self.session_starts.append(wall)
         return session
+
+    def _recording_session(self, user: User) -> Session:
+        """A new session of ``user``, its id made of the user's id and a fresh part."""
+        if user.id.isdigit():
+            second = str(random.SystemRandom().randrange(10**17, 10**18))
+        else:
+            second = str(uuid.uuid4())
+        return self._start_session(user, f"{user.id}:{second}")
+
+    def _session_from_id(self, session_id: str) -> tuple[User, Session | None]:
+        """The session an event names by id, started when it is new (see the module doc)."""
+        session = self.sessions.get(session_id)
+        if session is not None:
+            user = self.users.get(session.user_id)
+            if user is not None and user.deleting_since is None:
+                return user, session
+            return self._new_user(), None  # its user is being deleted: stored without one
+        user_part = session_id.partition(":")[0]
+        known = self.users.get(user_part)
+        if known is not None and known.deleting_since is not None:
+            return self._new_user(), None
+        user = known or self._new_user(user_part)
+        return user, self._start_session(user, session_id)
 
     # ---- events ------------------------------------------------------------------------------
 
@@ -368,6 +417,9 @@ class FullStoryState:
             "received_at": utc_iso(now),
         }
         self.events.append(event)
+        self.event_arrivals.append(now)
+        if session is not None:
+            session.events.append(event)
         return event
 
     def _identify(
@@ -386,13 +438,10 @@ class FullStoryState:
             problem = _rules.session_id_problem(str(session_id))
             if problem is not None:  # the SDK's rule too
                 raise bad_request(f"{where}session.id {problem}")
-            session = self.sessions.get(str(session_id))
-            if session is not None:
-                user = self.users.get(session.user_id)
-                if user is not None and user.deleting_since is None:
-                    session.last_active = self._clock.monotonic()
-                    return user, session
-            return self._new_user(), None  # an unknown session: stored without one
+            user, found = self._session_from_id(str(session_id))
+            if found is not None:
+                found.last_active = self._clock.monotonic()
+            return user, found
         if user_id and uid:
             raise bad_request(f"{where}user: give user.id or user.uid, not both")
         if most_recent and not (user_id or uid):
@@ -410,9 +459,10 @@ class FullStoryState:
             user = self.user_by_uid(uid) or self.upsert_user({"uid": uid})
         else:
             user = self._new_user()
-        session = self._recent_session(user) if most_recent else None
-        if session is not None:
-            session.last_active = self._clock.monotonic()
+        if not most_recent:
+            return user, None
+        session = self._recent_session(user) or self._recording_session(user)
+        session.last_active = self._clock.monotonic()
         return user, session
 
     def _recent_session(self, user: User) -> Session | None:
@@ -421,36 +471,3 @@ class FullStoryState:
             s for s in self.sessions.values() if s.user_id == user.id and s.last_active >= horizon
         ]
         return max(recent, key=lambda s: s.last_active) if recent else None
-
-
-def paginate(
-    items: list[Any], page_token: str | None, page_size: int, query: str = ""
-) -> tuple[list[Any], str | None]:
-    """One page of ``items`` and the token of the next (None on the last page)."""
-    start = 0
-    if page_token:
-        start = _read_token(page_token, query)
-    end = start + page_size
-    next_token = _make_token(end, query) if end < len(items) else None
-    return items[start:end], next_token
-
-
-def _make_token(offset: int, query: str) -> str:
-    raw = json.dumps([offset, hash_query(query)]).encode()
-    return base64.urlsafe_b64encode(raw).decode()
-
-
-def _read_token(token: str, query: str) -> int:
-    try:
-        offset, query_hash = json.loads(base64.urlsafe_b64decode(token.encode()))
-        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-            raise ValueError
-    except (ValueError, TypeError, json.JSONDecodeError):
-        raise bad_request("page_token is not a token this API gave out") from None
-    if query_hash != hash_query(query):
-        raise bad_request("page_token belongs to another query; repeat the same filters")
-    return offset
-
-
-def hash_query(query: str) -> int:
-    return zlib.crc32(query.encode())

@@ -23,7 +23,8 @@ import attrs
 from . import spec
 from .config import SandboxConfig
 from .errors import ApiError, bad_request, not_found, too_many_requests
-from .fullstory import Clock, FullStoryState, check_event_body, paginate, utc_iso
+from .fullstory import Clock, FullStoryState, check_event_body, utc_iso
+from .paging import paginate
 
 Kind = Literal["users", "events"]
 

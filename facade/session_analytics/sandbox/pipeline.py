@@ -123,9 +123,16 @@ class ApiPipeline:
             netloc=request.url.netloc,
             idempotency_key=key,
             integration_source=integration_source,
+            streams=state.streams,
+            profiles=state.profiles,
+            annotations=state.annotations,
+            config=state.config,
+            clock=state.clock,
+            base_url=f"{request.url.scheme}://{request.url.netloc}",
         )
         try:
             state.jobs.advance()
+            state.streams.advance()
             status, payload = endpoint.handler(call)
             response: Response = JSONResponse(payload, status_code=status)
         except ApiError as err:

@@ -12,11 +12,17 @@ from typing import Any, Literal
 
 import attrs
 
-from . import spec
+from .. import _rules
+from . import organization, sessions, spec
+from .annotations import AnnotationLog
+from .config import SandboxConfig
+from .context import build_context, read_options
 from .errors import bad_request
-from .fullstory import FullStoryState, check_event_body
+from .fullstory import Clock, FullStoryState, check_event_body
 from .jobs import JobBoard, Kind
 from .smartlook import SmartlookState
+from .stream import UserStreams
+from .summaries import MAX_PAGE, ProfileStore, summarize
 
 Answer = tuple[int, Any]
 Api = Literal["fullstory", "smartlook"]
@@ -33,6 +39,12 @@ class RouteCall:
     netloc: str
     idempotency_key: str | None
     integration_source: str | None
+    streams: UserStreams
+    profiles: ProfileStore
+    annotations: AnnotationLog
+    config: SandboxConfig
+    clock: Clock
+    base_url: str  # scheme and host of this sandbox, for the sessions' app_url
 
     def flag(self, name: str) -> bool | None:
         raw = self.query.get(name)
@@ -103,8 +115,117 @@ def update_user(call: RouteCall) -> Answer:
 
 
 def delete_user(call: RouteCall) -> Answer:
-    call.fullstory.delete_user(user_id=call.path_params["id"])
+    uid = call.query.get("uid")
+    if uid is not None:  # the uid form: the path's id is not needed then
+        call.fullstory.delete_user(uid=uid)
+    else:
+        call.fullstory.delete_user(user_id=call.path_params["id"])
     return 200, {}
+
+
+def create_user_stream(call: RouteCall) -> Answer:
+    return 200, call.streams.create(call.body)
+
+
+def user_stream_status(call: RouteCall) -> Answer:
+    return 200, call.streams.status(call.path_params["request_id"])
+
+
+# ---- FullStory sessions, summary profiles, annotations, quotas ------------------------------
+
+
+def validate_if_described(schema_name: str, body: Any) -> None:
+    """The spec's check of a body, for the operations the spec describes."""
+    if schema_name in spec.spec("fullstory")["components"]["schemas"]:
+        spec.validate("fullstory", schema_name, body)
+
+
+def list_sessions(call: RouteCall) -> Answer:
+    return 200, sessions.list_sessions(
+        call.fullstory,
+        uid=call.text("uid"),
+        email=call.text("email"),
+        session_uid=call.text("session_uid"),
+        limit=call.query.get("limit"),
+        base_url=call.base_url,
+    )
+
+
+def session_events(call: RouteCall) -> Answer:
+    return 200, sessions.session_events(call.fullstory, call.path_params["session_id"])
+
+
+def session_context(call: RouteCall) -> Answer:
+    validate_if_described("SessionContextRequest", call.body)
+    if not isinstance(call.body, Mapping):
+        raise bad_request("the request body must be an object")
+    options = read_options(call.body)
+    session, user = sessions.find_session(call.fullstory, call.path_params["session_id"])
+    url = sessions.app_url(call.base_url, session.id)
+    return 200, {"context_data": build_context(session, user, options, url)}
+
+
+def summary(call: RouteCall) -> Answer:
+    end = call.query.get("end_timestamp")
+    if end is not None:
+        problem = _rules.timestamp_problem(end)
+        if problem is not None:
+            raise bad_request(f"end_timestamp {problem}")
+    return 200, summarize(
+        call.fullstory,
+        call.profiles,
+        call.path_params["session_id"],
+        profile_id=call.text("config_profile"),
+        end_timestamp=end,
+    )
+
+
+def summary_with_overrides(call: RouteCall) -> Answer:
+    validate_if_described("SessionSummaryRequest", call.body)
+    if not isinstance(call.body, Mapping):
+        raise bad_request("the request body must be an object")
+    profile_id = call.body.get("config_profile")
+    if profile_id is not None and not isinstance(profile_id, str):
+        raise bad_request("config_profile must be a string")
+    return 200, summarize(
+        call.fullstory,
+        call.profiles,
+        call.path_params["session_id"],
+        profile_id=profile_id or None,
+        overrides=call.body,
+    )
+
+
+def list_profiles(call: RouteCall) -> Answer:
+    limit = sessions.positive_limit(call.query.get("limit"), 20, MAX_PAGE)
+    return 200, call.profiles.list(limit, call.text("page_token"))
+
+
+def create_profile(call: RouteCall) -> Answer:
+    validate_if_described("SummaryProfileRequest", call.body)
+    return 200, call.profiles.create(call.body)
+
+
+def get_profile(call: RouteCall) -> Answer:
+    return 200, call.profiles.get(call.path_params["id"]).to_api()
+
+
+def update_profile(call: RouteCall) -> Answer:
+    validate_if_described("SummaryProfileRequest", call.body)
+    return 200, call.profiles.update(call.path_params["id"], call.body)
+
+
+def delete_profile(call: RouteCall) -> Answer:
+    return 200, call.profiles.delete(call.path_params["id"])
+
+
+def create_annotation(call: RouteCall) -> Answer:
+    validate_if_described("CreateAnnotationRequest", call.body)
+    return 200, call.annotations.create(call.body)
+
+
+def quotas(call: RouteCall) -> Answer:
+    return 200, organization.quotas(call.fullstory, call.config, call.clock.wall())
 
 
 # ---- FullStory events ------------------------------------------------------------------------
@@ -178,6 +299,28 @@ def smartlook_events(call: RouteCall) -> Answer:
     return 200, {"ok": True}
 
 
+def _v2_only_endpoints() -> list[Endpoint]:
+    """The operations served under /v2 alone (the older /v2beta prefix never had them)."""
+    users, sessions_path, profiles = "/v2/users", "/v2/sessions", "/v2/visit_profile"
+    one_session = f"{sessions_path}/{{session_id}}"
+    return [
+        Endpoint("POST", f"{users}/stream", create_user_stream, idempotent=True, has_body=True),
+        Endpoint("GET", f"{users}/stream/{{request_id}}", user_stream_status, level="architect"),
+        Endpoint("GET", sessions_path, list_sessions),
+        Endpoint("GET", f"{one_session}/events", session_events),
+        Endpoint("POST", f"{one_session}/context", session_context, has_body=True),
+        Endpoint("GET", f"{one_session}/summary", summary),
+        Endpoint("POST", f"{one_session}/summary", summary_with_overrides, has_body=True),
+        Endpoint("GET", profiles, list_profiles),
+        Endpoint("POST", profiles, create_profile, has_body=True),
+        Endpoint("GET", f"{profiles}/{{id}}", get_profile),
+        Endpoint("POST", f"{profiles}/{{id}}", update_profile, has_body=True),
+        Endpoint("DELETE", f"{profiles}/{{id}}", delete_profile),
+        Endpoint("POST", "/v2/annotations", create_annotation, has_body=True),
+        Endpoint("GET", "/v2/organization/quotas", quotas),
+    ]
+
+
 def _fullstory_endpoints(prefix: str) -> list[Endpoint]:
     users, events = f"{prefix}/users", f"{prefix}/events"
     job = "/batch/{job_id}"
@@ -202,6 +345,8 @@ def _fullstory_endpoints(prefix: str) -> list[Endpoint]:
 
 
 ENDPOINTS: list[Endpoint] = [
+    # Stream routes first: "/v2/users/stream" would otherwise match "/v2/users/{id}".
+    *_v2_only_endpoints(),
     *_fullstory_endpoints("/v2"),
     *_fullstory_endpoints("/v2beta"),  # the older prefix, still served as an alias
     Endpoint("POST", "/rec/check/backend", smartlook_check, api="smartlook", has_body=True),

@@ -46,9 +46,12 @@ class Sandbox:
     >>> with Sandbox() as sb:                       # doctest: +SKIP
     ...     fs = fullstory.init(api_key=sb.api_key, base_url=sb.url)
 
-    ``faults`` (the settings of :meth:`set_faults`, e.g. a WAN profile
-    ``{"latency_ms": 80, "connect_latency_ms": 80, "rate_limit_rps": 300}``) apply from the start
-    and come back at every reset. ``server="hypercorn"`` serves HTTP/2 too (with TLS files).
+    ``job_delay``, ``stream_delay`` (seconds before a POST /v2/users/stream create is applied),
+    ``session_quota`` and ``server_event_quota`` (the monthly limits GET /v2/organization/quotas
+    reports) set those config values. ``faults`` (the settings of :meth:`set_faults`, e.g. a WAN
+    profile ``{"latency_ms": 80, "connect_latency_ms": 80, "rate_limit_rps": 300}``) apply from
+    the start and come back at every reset. ``server="hypercorn"`` serves HTTP/2 too (with TLS
+    files).
     """
 
     def __init__(
@@ -59,6 +62,9 @@ class Sandbox:
         port: int = 0,
         api_key: str | Mapping[str, str] | None = None,
         job_delay: float | None = None,
+        stream_delay: float | None = None,
+        session_quota: int | None = None,
+        server_event_quota: int | None = None,
         tls_cert: str | Path | None = None,
         tls_key: str | Path | None = None,
         log_level: str = "warning",
@@ -74,8 +80,13 @@ class Sandbox:
         changes: dict[str, Any] = {}
         if api_key is not None:
             changes["api_keys"] = {api_key: "admin"} if isinstance(api_key, str) else api_key
-        if job_delay is not None:
-            changes["job_delay_s"] = job_delay
+        settings = {
+            "job_delay_s": job_delay,
+            "stream_delay_s": stream_delay,
+            "session_quota": session_quota,
+            "server_event_quota": server_event_quota,
+        }
+        changes.update({name: value for name, value in settings.items() if value is not None})
         self.config = attrs.evolve(config, **changes) if changes else config
         self._host = host
         self._port = port
@@ -221,13 +232,26 @@ class Sandbox:
         return result
 
     def create_session(
-        self, *, uid: str | None = None, user_id: str | None = None, format: str = "numeric"
+        self,
+        *,
+        uid: str | None = None,
+        user_id: str | None = None,
+        format: str = "numeric",
+        session_uid: str | None = None,
     ) -> dict[str, Any]:
-        """Start a session for a user, as a browser recording would (``format``: numeric/uuid)."""
-        body = {"uid": uid, "user_id": user_id, "format": format}
+        """Start a session for a user, as a browser recording would (``format``: numeric/uuid);
+        ``session_uid`` is a customer-defined id that ``GET /v2/sessions?session_uid=`` finds."""
+        body = {"uid": uid, "user_id": user_id, "format": format, "session_uid": session_uid}
         result: dict[str, Any] = self._admin_request(
             "POST", "/_sandbox/sessions", json={k: v for k, v in body.items() if v}
         )
+        return result
+
+    def annotations(self) -> list[dict[str, Any]]:
+        """Every annotation created, oldest first (with the time it arrived)."""
+        result: list[dict[str, Any]] = self._admin_request("GET", "/_sandbox/annotations")[
+            "annotations"
+        ]
         return result
 
 

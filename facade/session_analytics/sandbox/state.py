@@ -1,4 +1,5 @@
-"""Everything one sandbox knows: both APIs' data, the jobs, the idempotency keys, the faults and
+"""Everything one sandbox knows: both APIs' data (users, sessions, events, summary profiles,
+annotations, stream creates), the jobs, the idempotency keys, the faults and
 the connection meter, what arrived, and the counts ``/_sandbox/stats`` reports; ``reset()``
 forgets the data and brings back the starting settings."""
 
@@ -8,6 +9,7 @@ import time
 from collections import Counter, deque
 from typing import Any
 
+from .annotations import AnnotationLog
 from .config import SandboxConfig
 from .connections import ConnectionMeter
 from .faults import FaultInjector, Faults
@@ -15,6 +17,8 @@ from .fullstory import Clock, FullStoryState
 from .idempotency import IdempotencyStore
 from .jobs import JobBoard
 from .smartlook import SmartlookState
+from .stream import UserStreams
+from .summaries import ProfileStore
 
 REQUEST_LOG_SIZE = 1000
 
@@ -39,6 +43,9 @@ class SandboxState:
     def _clear_data(self) -> None:
         self.fullstory = FullStoryState(self.clock, lambda: self.config)
         self.jobs = JobBoard(self.clock, lambda: self.config, self.fullstory)
+        self.streams = UserStreams(self.clock, lambda: self.config, self.fullstory)
+        self.profiles = ProfileStore()
+        self.annotations = AnnotationLog(self.clock.wall)
         self.idempotency = IdempotencyStore(self.clock.monotonic)
         self.requests: Counter[tuple[str, str]] = Counter()
         self.integration_sources: Counter[str] = Counter()
@@ -54,6 +61,7 @@ class SandboxState:
         self._clear_data()
 
     def stats(self) -> dict[str, Any]:
+        self.streams.advance()
         self.fullstory.sweep_deleted()
         by_route: dict[str, dict[str, int]] = {}
         for (route, status), count in sorted(self.requests.items()):
@@ -66,6 +74,10 @@ class SandboxState:
                 "smartlook": len(self.smartlook.events),
             },
             "smartlook_batches": self.smartlook.batches,
+            "sessions": len(self.fullstory.sessions),
+            "annotations": len(self.annotations.annotations),
+            "summary_profiles": len(self.profiles.profiles),
+            "user_streams_pending": self.streams.pending(),
             "jobs": self.jobs.summary(),
             "idempotency_keys": len(self.idempotency),
             "faults_injected": dict(self.faults.injected),

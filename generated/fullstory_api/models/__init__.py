@@ -6,6 +6,7 @@ from .batch_user_import_request import BatchUserImportRequest
 from .batch_user_import_response import BatchUserImportResponse
 from .browser_context import BrowserContext
 from .cache_settings import CacheSettings
+from .captured_event_properties import CapturedEventProperties
 from .context import Context
 from .context_element import ContextElement
 from .context_event import ContextEvent
@@ -27,6 +28,7 @@ from .delete_user_response import DeleteUserResponse
 from .device_context import DeviceContext
 from .error_response import ErrorResponse
 from .event_settings import EventSettings
+from .event_source_properties import EventSourceProperties
 from .failed_events_import import FailedEventsImport
 from .failed_user_import import FailedUserImport
 from .get_batch_events_import_errors_response import GetBatchEventsImportErrorsResponse
@@ -59,8 +61,6 @@ from .session_context_request import SessionContextRequest
 from .session_context_response import SessionContextResponse
 from .session_device import SessionDevice
 from .session_event import SessionEvent
-from .session_event_event_properties import SessionEventEventProperties
-from .session_event_source_properties import SessionEventSourceProperties
 from .session_events_response import SessionEventsResponse
 from .session_id_request import SessionIdRequest
 from .session_id_response import SessionIdResponse
@@ -69,13 +69,13 @@ from .session_org import SessionOrg
 from .session_ref import SessionRef
 from .session_summary_request import SessionSummaryRequest
 from .session_summary_response import SessionSummaryResponse
-from .session_summary_response_response import SessionSummaryResponseResponse
 from .session_surroundings import SessionSurroundings
 from .session_user import SessionUser
 from .session_user_properties import SessionUserProperties
 from .shared_data import SharedData
 from .slice_settings import SliceSettings
 from .slice_settings_mode import SliceSettingsMode
+from .structured_answer import StructuredAnswer
 from .summary_profile import SummaryProfile
 from .summary_profile_id import SummaryProfileId
 from .summary_profile_request import SummaryProfileRequest
@@ -94,6 +94,7 @@ __all__ = (
     "BatchUserImportResponse",
     "BrowserContext",
     "CacheSettings",
+    "CapturedEventProperties",
     "Context",
     "ContextElement",
     "ContextEvent",
@@ -115,6 +116,7 @@ __all__ = (
     "DeviceContext",
     "ErrorResponse",
     "EventSettings",
+    "EventSourceProperties",
     "FailedEventsImport",
     "FailedUserImport",
     "GetBatchEventsImportErrorsResponse",
@@ -147,8 +149,6 @@ __all__ = (
     "SessionContextResponse",
     "SessionDevice",
     "SessionEvent",
-    "SessionEventEventProperties",
-    "SessionEventSourceProperties",
     "SessionEventsResponse",
     "SessionIdRequest",
     "SessionIdResponse",
@@ -157,13 +157,13 @@ __all__ = (
     "SessionRef",
     "SessionSummaryRequest",
     "SessionSummaryResponse",
-    "SessionSummaryResponseResponse",
     "SessionSurroundings",
     "SessionUser",
     "SessionUserProperties",
     "SharedData",
     "SliceSettings",
     "SliceSettingsMode",
+    "StructuredAnswer",
     "SummaryProfile",
     "SummaryProfileId",
     "SummaryProfileRequest",

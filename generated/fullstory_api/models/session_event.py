@@ -11,8 +11,8 @@ from dateutil.parser import isoparse
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.session_event_event_properties import SessionEventEventProperties
-    from ..models.session_event_source_properties import SessionEventSourceProperties
+    from ..models.captured_event_properties import CapturedEventProperties
+    from ..models.event_source_properties import EventSourceProperties
 
 
 T = TypeVar("T", bound="SessionEvent")
@@ -34,12 +34,12 @@ class SessionEvent:
     event_time: datetime.datetime | Unset = UNSET
     event_type: str | Unset = UNSET
     """ Such as `navigate`, `click` or `custom`. """
-    event_properties: SessionEventEventProperties | Unset = UNSET
-    """ Depends on `event_type`. """
+    event_properties: CapturedEventProperties | Unset = UNSET
+    """ What the event carries; the names depend on `event_type`. """
     source_type: str | Unset = UNSET
     """ Where the event was captured, such as `web` or `server`. """
-    source_properties: SessionEventSourceProperties | Unset = UNSET
-    """ What is known about the source (user agent, URL, referrer). """
+    source_properties: EventSourceProperties | Unset = UNSET
+    """ What is known about where the event came from (user agent, URL, referrer). """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -89,10 +89,8 @@ class SessionEvent:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.session_event_event_properties import SessionEventEventProperties
-        from ..models.session_event_source_properties import (
-            SessionEventSourceProperties,
-        )
+        from ..models.captured_event_properties import CapturedEventProperties
+        from ..models.event_source_properties import EventSourceProperties
 
         d = dict(src_dict)
         device_id = d.pop("device_id", UNSET)
@@ -111,22 +109,20 @@ class SessionEvent:
         event_type = d.pop("event_type", UNSET)
 
         _event_properties = d.pop("event_properties", UNSET)
-        event_properties: SessionEventEventProperties | Unset
+        event_properties: CapturedEventProperties | Unset
         if isinstance(_event_properties, Unset):
             event_properties = UNSET
         else:
-            event_properties = SessionEventEventProperties.from_dict(_event_properties)
+            event_properties = CapturedEventProperties.from_dict(_event_properties)
 
         source_type = d.pop("source_type", UNSET)
 
         _source_properties = d.pop("source_properties", UNSET)
-        source_properties: SessionEventSourceProperties | Unset
+        source_properties: EventSourceProperties | Unset
         if isinstance(_source_properties, Unset):
             source_properties = UNSET
         else:
-            source_properties = SessionEventSourceProperties.from_dict(
-                _source_properties
-            )
+            source_properties = EventSourceProperties.from_dict(_source_properties)
 
         session_event = cls(
             device_id=device_id,

@@ -10,9 +10,7 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.response_schema import ResponseSchema
-    from ..models.session_summary_response_response import (
-        SessionSummaryResponseResponse,
-    )
+    from ..models.structured_answer import StructuredAnswer
 
 
 T = TypeVar("T", bound="SessionSummaryResponse")
@@ -22,7 +20,7 @@ T = TypeVar("T", bound="SessionSummaryResponse")
 class SessionSummaryResponse:
     summary: str | Unset = UNSET
     """ The summary as text. """
-    response: SessionSummaryResponseResponse | Unset = UNSET
+    response: StructuredAnswer | Unset = UNSET
     """ The structured answer, when the profile gives a `response_schema`: one entry per
     property of that schema.
      """
@@ -59,19 +57,17 @@ class SessionSummaryResponse:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.response_schema import ResponseSchema
-        from ..models.session_summary_response_response import (
-            SessionSummaryResponseResponse,
-        )
+        from ..models.structured_answer import StructuredAnswer
 
         d = dict(src_dict)
         summary = d.pop("summary", UNSET)
 
         _response = d.pop("response", UNSET)
-        response: SessionSummaryResponseResponse | Unset
+        response: StructuredAnswer | Unset
         if isinstance(_response, Unset):
             response = UNSET
         else:
-            response = SessionSummaryResponseResponse.from_dict(_response)
+            response = StructuredAnswer.from_dict(_response)
 
         _response_schema = d.pop("response_schema", UNSET)
         response_schema: ResponseSchema | Unset

@@ -6,12 +6,15 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="SessionEventSourceProperties")
+T = TypeVar("T", bound="StructuredAnswer")
 
 
 @_attrs_define
-class SessionEventSourceProperties:
-    """What is known about the source (user agent, URL, referrer)."""
+class StructuredAnswer:
+    """The structured answer, when the profile gives a `response_schema`: one entry per
+    property of that schema.
+
+    """
 
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -25,10 +28,10 @@ class SessionEventSourceProperties:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        session_event_source_properties = cls()
+        structured_answer = cls()
 
-        session_event_source_properties.additional_properties = d
-        return session_event_source_properties
+        structured_answer.additional_properties = d
+        return structured_answer
 
     @property
     def additional_keys(self) -> list[str]:

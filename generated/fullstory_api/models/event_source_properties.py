@@ -6,12 +6,12 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="SessionEventEventProperties")
+T = TypeVar("T", bound="EventSourceProperties")
 
 
 @_attrs_define
-class SessionEventEventProperties:
-    """Depends on `event_type`."""
+class EventSourceProperties:
+    """What is known about where the event came from (user agent, URL, referrer)."""
 
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -25,10 +25,10 @@ class SessionEventEventProperties:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        session_event_event_properties = cls()
+        event_source_properties = cls()
 
-        session_event_event_properties.additional_properties = d
-        return session_event_event_properties
+        event_source_properties.additional_properties = d
+        return event_source_properties
 
     @property
     def additional_keys(self) -> list[str]:

@@ -6,15 +6,12 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="SessionSummaryResponseResponse")
+T = TypeVar("T", bound="CapturedEventProperties")
 
 
 @_attrs_define
-class SessionSummaryResponseResponse:
-    """The structured answer, when the profile gives a `response_schema`: one entry per
-    property of that schema.
-
-    """
+class CapturedEventProperties:
+    """What the event carries; the names depend on `event_type`."""
 
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -28,10 +25,10 @@ class SessionSummaryResponseResponse:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        session_summary_response_response = cls()
+        captured_event_properties = cls()
 
-        session_summary_response_response.additional_properties = d
-        return session_summary_response_response
+        captured_event_properties.additional_properties = d
+        return captured_event_properties
 
     @property
     def additional_keys(self) -> list[str]:
