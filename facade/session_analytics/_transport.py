@@ -54,14 +54,22 @@ class CallScope:
     exhausted: bool = False  # stopped because the retries ran out (not for another reason)
     # Some attempt may have been processed although it failed (a lost answer, a 502/504).
     maybe_processed: bool = False
+    # A create the API takes no Idempotency-Key for: retried only after failures it certainly
+    # did not process (429, a 503, a refused connection); an attempt it may have processed is
+    # not sent again, so that a retry never stores it twice.
+    retry_unless_maybe_processed: bool = False
 
 
 _scope: ContextVar[CallScope | None] = ContextVar("session_analytics_call_scope", default=None)
 
 
 @contextlib.contextmanager
-def call_scope(max_retries: int | None = None) -> Iterator[CallScope]:
-    scope = CallScope(max_retries=max_retries)
+def call_scope(
+    max_retries: int | None = None, *, retry_unless_maybe_processed: bool = False
+) -> Iterator[CallScope]:
+    scope = CallScope(
+        max_retries=max_retries, retry_unless_maybe_processed=retry_unless_maybe_processed
+    )
     token = _scope.set(scope)
     try:
         yield scope
@@ -100,13 +108,22 @@ class Attempts:
 
     def after(self, result: httpx.Response | httpx.HTTPError) -> RetryDecision:
         """Retry or stop, by the policy; a stop is recorded for the caller, a retry logged."""
-        self._remember_maybe_processed(result)
+        maybe_processed = self._remember_maybe_processed(result)
         if isinstance(result, httpx.Response):
             decision = self._policy.after_status(result.status_code, result.headers, self.retries)
             cause = f"answered {result.status_code}"
         else:
             decision = self._policy.after_exception(result, self.retries)
             cause = f"failed ({type(result).__name__})"
+        if decision.retry and maybe_processed and self._no_retry_once_maybe_processed():
+            logger.info(
+                "%s %s %s and may have been processed: not retried (the API takes no "
+                "Idempotency-Key for it, a retry could store it twice)",
+                self._request.method,
+                self._request.url.path,
+                cause,
+            )
+            decision = RetryDecision(False, retry_after_s=decision.retry_after_s)
         if not decision.retry:
             self._record_stop(result if isinstance(result, httpx.Response) else None, decision)
             return decision
@@ -122,11 +139,18 @@ class Attempts:
         self.retries += 1
         return decision
 
-    def _remember_maybe_processed(self, result: httpx.Response | httpx.HTTPError) -> None:
-        """Remember in the call's scope an attempt the server may have processed all the same."""
+    def _remember_maybe_processed(self, result: httpx.Response | httpx.HTTPError) -> bool:
+        """Remember in the call's scope an attempt the server may have processed all the same;
+        whether this one is such an attempt."""
+        maybe = maybe_delivered(result)
         scope = self._scope
-        if scope is not None and not scope.maybe_processed and maybe_delivered(result):
+        if scope is not None and not scope.maybe_processed and maybe:
             scope.maybe_processed = True
+        return maybe
+
+    def _no_retry_once_maybe_processed(self) -> bool:
+        """The call is a create without a key: an attempt that may have been processed ends it."""
+        return self._scope is not None and self._scope.retry_unless_maybe_processed
 
     def _record_stop(self, response: httpx.Response | None, decision: RetryDecision) -> None:
         """The retries taken (on the request, its answer and the call's scope), whether they ran

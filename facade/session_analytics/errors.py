@@ -410,3 +410,15 @@ class GaveUpError(Exception):
 
 
 __all__ += ["GaveUpError", "ShutdownError"]
+
+
+# ---- warnings ---------------------------------------------------------------------------------
+
+
+class QuotaWarning(UserWarning):
+    """An import would send more server events than the organization's quota has left this
+    billing cycle (``events.import_(check_quota=True)``). The import goes on: what happens past
+    the quota is the API's decision."""
+
+
+__all__ += ["QuotaWarning"]

@@ -1,4 +1,6 @@
-"""The FullStory Server API v2: users, events and batch import jobs, sync and async.
+"""The FullStory Server API v2, sync and async: users (and queued user creates), events, batch
+import jobs, sessions (their events, context and summaries), summary profiles, annotations and the
+organization's quotas.
 
 from session_analytics import fullstory
 
@@ -17,6 +19,7 @@ if TYPE_CHECKING:
 
     from .._batching import BatcherStats, BatchingOptions, FlushResult
     from ..errors import ImportChunk, ImportFailure, ImportStopped
+    from ._annotations import Annotations, AsyncAnnotations
     from ._calls import ApiResponse
     from ._client import AsyncFullStory, FullStory, init
     from ._events import AsyncEvents, Events
@@ -28,13 +31,24 @@ if TYPE_CHECKING:
         ImportProgress,
         ImportResult,
     )
+    from ._organization import AsyncOrganization, Organization
+    from ._queued_users import AsyncQueuedUserCreate, QueuedUserCreate
+    from ._quotas import QuotaCheck, quota_check
+    from ._sessions import AsyncSessions, Sessions
+    from ._summary_profiles import AsyncSummaryProfiles, SummaryProfiles
     from ._users import AsyncUsers, Users
 
 __all__ = [
+    "Annotations",
     "ApiResponse",
+    "AsyncAnnotations",
     "AsyncBatchJob",
     "AsyncEvents",
     "AsyncFullStory",
+    "AsyncOrganization",
+    "AsyncQueuedUserCreate",
+    "AsyncSessions",
+    "AsyncSummaryProfiles",
     "AsyncUsers",
     "BatchJob",
     "BatchJobOptions",
@@ -49,9 +63,15 @@ __all__ = [
     "ImportProgress",
     "ImportResult",
     "ImportStopped",
+    "Organization",
+    "QueuedUserCreate",
+    "QuotaCheck",
+    "Sessions",
+    "SummaryProfiles",
     "Users",
     "init",
     "models",
+    "quota_check",
 ]
 
 # Imported on first use, not with the package: importing it costs nothing (a script or a
@@ -67,6 +87,18 @@ _LAZY_HOMES = {
     "Events": "_events",
     "AsyncUsers": "_users",
     "Users": "_users",
+    "Annotations": "_annotations",
+    "AsyncAnnotations": "_annotations",
+    "AsyncOrganization": "_organization",
+    "Organization": "_organization",
+    "AsyncQueuedUserCreate": "_queued_users",
+    "QueuedUserCreate": "_queued_users",
+    "QuotaCheck": "_quotas",
+    "quota_check": "_quotas",
+    "AsyncSessions": "_sessions",
+    "Sessions": "_sessions",
+    "AsyncSummaryProfiles": "_summary_profiles",
+    "SummaryProfiles": "_summary_profiles",
     "ApiResponse": "session_analytics.fullstory._calls",
     "BatcherStats": "session_analytics._batching",
     "BatchingOptions": "session_analytics._batching",

@@ -9,12 +9,13 @@ from collections.abc import Generator
 
 import httpx
 
-# Creates that the API makes idempotent with an Idempotency-Key (not the update: it takes none).
-IDEMPOTENT_POST = re.compile(r"/v2(?:beta)?/(?:users|events)(?:/batch)?/?\Z")
+# Creates that the API makes idempotent with an Idempotency-Key (not the update: it takes none):
+# users, events, their batch import jobs, and queued (stream) user creates.
+IDEMPOTENT_POST = re.compile(r"/v2(?:beta)?/(?:users/stream|(?:users|events)(?:/batch)?)/?\Z")
 
 
 def takes_idempotency_key(request: httpx.Request) -> bool:
-    """A POST to one of the four create operations: it gets an Idempotency-Key, so a retry of
+    """A POST to one of the five create operations: it gets an Idempotency-Key, so a retry of
     it never creates twice."""
     return request.method == "POST" and IDEMPOTENT_POST.search(request.url.path) is not None
 

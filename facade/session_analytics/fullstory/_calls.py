@@ -60,11 +60,17 @@ class Call(Generic[T]):
     # Extra statuses that are answers, not errors (202 "not ready" on import results).
     also_ok: tuple[type[Any], ...] = ()
     max_retries: int | None = None
+    # A create the API takes no Idempotency-Key for (annotations, summary profiles): retried
+    # only after failures it certainly did not process; after one it may have processed (a lost
+    # answer, a 502/504) the call stops with that error, ``maybe_processed`` set on it.
+    retry_unless_maybe_processed: bool = False
 
 
 def run_sync(raw: Any, call: Call[T]) -> ApiResponse[T]:
     """Do the call; raise the FSError its outcome maps to."""
-    with call_scope(call.max_retries) as scope:
+    with call_scope(
+        call.max_retries, retry_unless_maybe_processed=call.retry_unless_maybe_processed
+    ) as scope:
         try:
             response = call.operation.sync_detailed(client=raw, **call.kwargs)
         except Exception as error:
@@ -73,7 +79,9 @@ def run_sync(raw: Any, call: Call[T]) -> ApiResponse[T]:
 
 
 async def run_async(raw: Any, call: Call[T]) -> ApiResponse[T]:
-    with call_scope(call.max_retries) as scope:
+    with call_scope(
+        call.max_retries, retry_unless_maybe_processed=call.retry_unless_maybe_processed
+    ) as scope:
         try:
             response = await call.operation.asyncio_detailed(client=raw, **call.kwargs)
         except Exception as error:

@@ -1,4 +1,5 @@
-"""FullStory and AsyncFullStory: one configured transport, the resources, and ``raw``."""
+"""FullStory and AsyncFullStory: one configured transport, the resources (users, events,
+sessions, summary_profiles, annotations, organization), and ``raw``."""
 
 from __future__ import annotations
 
@@ -26,9 +27,13 @@ from .._http_client import (
 from .._retry import RetryPolicy
 from .._transport import asyncio_sleep
 from ..errors import FSInvalidArgumentError
+from ._annotations import Annotations, AsyncAnnotations
 from ._auth import FullStoryAuth, auth_header, takes_idempotency_key
 from ._config import FullStoryConfig, fullstory_config
 from ._events import AsyncEvents, Events
+from ._organization import AsyncOrganization, Organization
+from ._sessions import AsyncSessions, Sessions
+from ._summary_profiles import AsyncSummaryProfiles, SummaryProfiles
 from ._track import AsyncTrackSender, TrackSender, track_options
 from ._users import AsyncUsers, Users
 
@@ -174,6 +179,10 @@ class FullStory(_Base):
         self._batcher.release = self._release
         self.users = Users(self)
         self.events = Events(self)
+        self.sessions = Sessions(self)
+        self.summary_profiles = SummaryProfiles(self)
+        self.annotations = Annotations(self)
+        self.organization = Organization(self)
 
     def flush(self, timeout: float = 10.0) -> FlushResult:
         """Send every tracked event now; wait up to ``timeout`` s. ``.pending`` is what is left."""
@@ -268,6 +277,10 @@ class AsyncFullStory(_Base):
         self._batcher.release = self._arelease
         self.users = AsyncUsers(self)
         self.events = AsyncEvents(self)
+        self.sessions = AsyncSessions(self)
+        self.summary_profiles = AsyncSummaryProfiles(self)
+        self.annotations = AsyncAnnotations(self)
+        self.organization = AsyncOrganization(self)
 
     async def flush(self, timeout: float = 10.0) -> FlushResult:
         """Send every tracked event now; wait up to ``timeout`` s."""

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import logging
+import warnings
+from collections.abc import Callable, Iterable, Sized
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from .._constants import DEFAULT_IMPORT_JOBS_IN_FLIGHT, MAX_BATCH_ITEMS
+from ..errors import FSError, QuotaWarning
 from . import _inputs
 from ._calls import ApiResponse, run_async, run_sync
 from ._ids import event_id
@@ -26,6 +31,7 @@ if TYPE_CHECKING:
 
     from ._client import AsyncFullStory, FullStory
     from ._jobs import AsyncBatchJob, BatchJob, BatchJobOptions, ImportResult, importer
+    from ._quotas import QuotaCheck
 
     EventIn: TypeAlias = CreateEventRequest | dict[str, Any]
     EventJob: TypeAlias = BatchJob[BatchCreateEventsResponse, FailedEventsImport]
@@ -34,6 +40,22 @@ else:
     from ._users import importer  # imports _jobs on first use
 
 Listener = Callable[..., Any]
+logger = logging.getLogger("session_analytics")
+
+
+def _import_size(items: Iterable[Any]) -> int | None:
+    """How many events an import would send: the length of a collection, else not known."""
+    return len(items) if isinstance(items, Sized) else None
+
+
+def _quota_unread(error: FSError) -> None:
+    logger.warning(
+        "import: could not read the quotas (%s); importing without the quota check", error.message
+    )
+
+
+def _with_quota(result: ImportResult, quota: QuotaCheck | None) -> ImportResult:
+    return result if quota is None else attrs.evolve(result, quota=quota)
 
 
 def _shared(shared_context: Context | dict[str, Any] | None) -> dict[str, Any] | None:
@@ -117,8 +139,16 @@ class Events(_Tracking):
         on_failed: Listener | None = None,
         on_imported: Listener | None = None,
         include_schema: bool = False,
+        check_quota: bool = False,
     ) -> ImportResult:
-        """Import any number of events through as many jobs as it takes; blocks until done."""
+        """Import any number of events through as many jobs as it takes; blocks until done.
+
+        With ``check_quota``, the organization's quotas are read first: the result's ``quota``
+        compares the number of events (``len(items)`` of a collection, else not known) with
+        what the server-event quota has left, and a QuotaWarning says so when the import would
+        use more. The import goes on either way (what happens past the quota is the API's
+        decision); quotas that cannot be read are logged and leave ``quota`` None.
+        """
         from ._flow import drive_sync
 
         flow = importer(
@@ -133,7 +163,15 @@ class Events(_Tracking):
             on_imported=on_imported,
             include_schema=include_schema,
         ).flow()
-        return drive_sync(flow, self._client.raw, self._client._sleep)
+        quota = None
+        if check_quota:
+            try:
+                quota = self._client.organization.check_quota(_import_size(items))
+            except FSError as error:
+                _quota_unread(error)
+            if quota is not None and quota.would_exceed:
+                warnings.warn(quota.describe(), QuotaWarning, stacklevel=2)
+        return _with_quota(drive_sync(flow, self._client.raw, self._client._sleep), quota)
 
 
 class AsyncEvents(_Tracking):
@@ -186,8 +224,10 @@ class AsyncEvents(_Tracking):
         on_failed: Listener | None = None,
         on_imported: Listener | None = None,
         include_schema: bool = False,
+        check_quota: bool = False,
     ) -> ImportResult:
-        """Import any number of events through as many jobs as it takes; returns when done."""
+        """Import any number of events through as many jobs as it takes; returns when done.
+        ``check_quota``: see :meth:`Events.import_`."""
         from ._flow import drive_async
 
         flow = importer(
@@ -202,4 +242,13 @@ class AsyncEvents(_Tracking):
             on_imported=on_imported,
             include_schema=include_schema,
         ).flow()
-        return await drive_async(flow, self._client.raw, self._client._sleep)
+        quota = None
+        if check_quota:
+            try:
+                quota = await self._client.organization.check_quota(_import_size(items))
+            except FSError as error:
+                _quota_unread(error)
+            if quota is not None and quota.would_exceed:
+                warnings.warn(quota.describe(), QuotaWarning, stacklevel=2)
+        result = await drive_async(flow, self._client.raw, self._client._sleep)
+        return _with_quota(result, quota)

@@ -1,4 +1,4 @@
-"""``fs.users``: create, get, list, iter, update, delete, batch_create, import_."""
+"""``fs.users``: create, queued creates, get, list, iter, update, delete, batch_create, import_."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from ._requests import (
     page_results,
     update_user_call,
 )
+from ._v2_requests import create_user_stream_call, user_stream_status_call
 
 # The generated models, batch jobs and import_() are imported by the calls that use them.
 if TYPE_CHECKING:
@@ -32,10 +33,12 @@ if TYPE_CHECKING:
         ListUsersResponse,
         UpdateUserRequest,
         UpdateUserResponse,
+        UserStreamStatusResponse,
     )
 
     from ._client import AsyncFullStory, FullStory
     from ._jobs import AsyncBatchJob, BatchJob, BatchJobOptions, ImportResult, importer
+    from ._queued_users import AsyncQueuedUserCreate, QueuedUserCreate
 
     UserIn: TypeAlias = CreateUserRequest | UpdateUserRequest | dict[str, Any]
     UserJob: TypeAlias = BatchJob[BatchUserImportResponse, FailedUserImport]
@@ -70,6 +73,39 @@ class Users:
     ) -> ApiResponse[CreateUserResponse]:
         """Like ``create``, with the HTTP envelope (status, headers, retries, key)."""
         return run_sync(self._client.raw, create_user_call(user, idempotency_key))
+
+    def create_queued(
+        self, user: UserIn, *, idempotency_key: str | None = None
+    ) -> QueuedUserCreate:
+        """Queue a user create (or upsert by uid), checked like ``create``, and return at once
+        with a :class:`QueuedUserCreate`: ``wait()`` gives the user's FullStory id once the API
+        has made it. Every attempt carries one Idempotency-Key, so a retry never queues twice."""
+        return self.create_queued_detailed(user, idempotency_key=idempotency_key).body
+
+    def create_queued_detailed(
+        self, user: UserIn, *, idempotency_key: str | None = None
+    ) -> ApiResponse[QueuedUserCreate]:
+        """Like ``create_queued``, with the create's HTTP envelope."""
+        from ._queued_users import QueuedUserCreate, queued_response
+
+        created = run_sync(self._client.raw, create_user_stream_call(user, idempotency_key))
+        handle = QueuedUserCreate(self._client, created.body.request_id, created.idempotency_key)
+        return queued_response(created, handle)
+
+    def queued(self, request_id: str) -> QueuedUserCreate:
+        """Follow a create queued before (by the ``request_id`` it was given); no I/O."""
+        from ._queued_users import QueuedUserCreate
+        from ._requests import identifier
+
+        return QueuedUserCreate(self._client, identifier(request_id, "request_id"))
+
+    def queued_status(self, request_id: str) -> UserStreamStatusResponse:
+        """One status read of a queued create: ``id`` is "" while pending, then the user's."""
+        return self.queued_status_detailed(request_id).body
+
+    def queued_status_detailed(self, request_id: str) -> ApiResponse[UserStreamStatusResponse]:
+        """Like ``queued_status``, with the HTTP envelope."""
+        return run_sync(self._client.raw, user_stream_status_call(request_id))
 
     def get(self, id: str, *, include_schema: bool = False) -> GetUserResponse:
         """Read one user by FullStory id; ``include_schema`` adds property types."""
@@ -231,6 +267,42 @@ class AsyncUsers:
     ) -> ApiResponse[CreateUserResponse]:
         """Like ``create``, with the HTTP envelope (status, headers, retries, key)."""
         return await run_async(self._client.raw, create_user_call(user, idempotency_key))
+
+    async def create_queued(
+        self, user: UserIn, *, idempotency_key: str | None = None
+    ) -> AsyncQueuedUserCreate:
+        """Queue a user create and return at once; see :meth:`Users.create_queued`."""
+        return (await self.create_queued_detailed(user, idempotency_key=idempotency_key)).body
+
+    async def create_queued_detailed(
+        self, user: UserIn, *, idempotency_key: str | None = None
+    ) -> ApiResponse[AsyncQueuedUserCreate]:
+        """Like ``create_queued``, with the create's HTTP envelope."""
+        from ._queued_users import AsyncQueuedUserCreate, queued_response
+
+        call = create_user_stream_call(user, idempotency_key)
+        created = await run_async(self._client.raw, call)
+        handle = AsyncQueuedUserCreate(
+            self._client, created.body.request_id, created.idempotency_key
+        )
+        return queued_response(created, handle)
+
+    def queued(self, request_id: str) -> AsyncQueuedUserCreate:
+        """Follow a create queued before (by its ``request_id``); no I/O."""
+        from ._queued_users import AsyncQueuedUserCreate
+        from ._requests import identifier
+
+        return AsyncQueuedUserCreate(self._client, identifier(request_id, "request_id"))
+
+    async def queued_status(self, request_id: str) -> UserStreamStatusResponse:
+        """One status read of a queued create: ``id`` is "" while pending, then the user's."""
+        return (await self.queued_status_detailed(request_id)).body
+
+    async def queued_status_detailed(
+        self, request_id: str
+    ) -> ApiResponse[UserStreamStatusResponse]:
+        """Like ``queued_status``, with the HTTP envelope."""
+        return await run_async(self._client.raw, user_stream_status_call(request_id))
 
     async def get(self, id: str, *, include_schema: bool = False) -> GetUserResponse:
         """Read one user by FullStory id; ``include_schema`` adds property types."""

@@ -5,7 +5,7 @@ status are read. (What a stopped import leaves, ``ImportStopped``, lives in ``er
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import attrs
 
@@ -13,6 +13,9 @@ from fullstory_api.models import JobStatus
 from fullstory_api.types import Unset
 
 from ...errors import ImportFailure
+
+if TYPE_CHECKING:
+    from .._quotas import QuotaCheck
 
 I = TypeVar("I")  # noqa: E741 - an imported item
 F = TypeVar("F")  # a failed item
@@ -54,7 +57,9 @@ class ImportProgress:
 
 @attrs.frozen
 class ImportResult:
-    """How an import ended. ``failed`` lists every failed item unless ``on_failed`` took them."""
+    """How an import ended. ``failed`` lists every failed item unless ``on_failed`` took them;
+    ``quota`` is what the server-event quota left for it, when the import was asked to check
+    (``check_quota=True``) and the quotas could be read."""
 
     read: int
     submitted: int
@@ -62,6 +67,7 @@ class ImportResult:
     failed_count: int
     job_ids: list[str]
     failed: list[ImportFailure]
+    quota: QuotaCheck | None = None
 
     @property
     def ok(self) -> bool:
