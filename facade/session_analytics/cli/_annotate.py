@@ -41,7 +41,7 @@ def register(commands: Any) -> None:
         "--start", metavar="TIME", help="when it started (default: FullStory's time now)"
     )
     annotate.add_argument(
-        "--end", metavar="TIME", help="when it ended, not before --start (default: --start)"
+        "--end", metavar="TIME", help="when it ended, after --start (default: the start time)"
     )
     annotate.add_argument(
         "--source", help="who or what made it (a pipeline, a tool), shown with it"
@@ -70,8 +70,8 @@ def parse_time(text: str, flag: str) -> datetime.datetime:
 def _annotate(args: argparse.Namespace) -> int:
     start = parse_time(args.start, "--start") if args.start is not None else None
     end = parse_time(args.end, "--end") if args.end is not None else None
-    if start is not None and end is not None and end < start:
-        fail(f"--end {args.end} is before --start {args.start}")
+    if start is not None and end is not None and end <= start:
+        fail(f"--end {args.end} is not after --start {args.start}")
     with fullstory_client(args) as fs:
         annotation = fs.annotations.create(
             args.text, start_time=start, end_time=end, source=args.source

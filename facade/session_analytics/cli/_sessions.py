@@ -7,7 +7,14 @@ import argparse
 import json
 from typing import Any
 
-from ._common import EXIT_OK, add_fullstory_options, fail, fullstory_client, print_json
+from ._common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    CommandError,
+    add_fullstory_options,
+    fullstory_client,
+    print_json,
+)
 from ._tables import MISSING, format_time, print_table
 
 # The details column of an event: longer summaries are cut, ending with this.
@@ -58,8 +65,6 @@ def register(commands: Any) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
-    if args.limit is not None and args.limit < 1:
-        fail("--limit must be 1 or more")
     with fullstory_client(args) as fs:
         answer = fs.sessions.list(
             uid=args.uid, email=args.email, session_uid=args.session_uid, limit=args.limit
@@ -87,10 +92,13 @@ def _who(args: argparse.Namespace) -> str:
 
 
 def _events(args: argparse.Namespace) -> int:
-    if not args.session_id.strip():
-        fail("SESSION_ID is empty: give <user id>:<session id>, as sessions list shows")
+    from ..errors import FSNotFoundError
+
     with fullstory_client(args) as fs:
-        answer = fs.sessions.events(args.session_id)
+        try:
+            answer = fs.sessions.events(args.session_id)
+        except FSNotFoundError as error:
+            raise CommandError(f"no session {args.session_id} ({error})", EXIT_FAILED) from error
     if args.json:
         print_json(answer)
         return EXIT_OK

@@ -10,27 +10,33 @@ from collections.abc import Sequence
 from typing import Any
 
 MISSING = "-"  # a value the API left out
+COLUMN_GAP = 2  # spaces between two columns
 
 
 def print_table(
     headers: Sequence[str], rows: Sequence[Sequence[str]], *, numeric: Sequence[int] = ()
 ) -> None:
-    """``rows`` under ``headers``; the columns at the ``numeric`` positions are right-aligned."""
-    if sys.stdout.isatty() and _print_rich_table(headers, rows, numeric):
-        return
+    """``rows`` under ``headers``; the columns at the ``numeric`` positions are right-aligned.
+    No cell is cut or folded (ids and links must stay whole): a table wider than the terminal
+    wraps as long lines do."""
     widths = [len(header) for header in headers]
     for row in rows:
         widths = [max(width, len(cell)) for width, cell in zip(widths, row, strict=True)]
+    if sys.stdout.isatty() and _print_rich_table(headers, rows, numeric, widths):
+        return
     for row in [list(headers), *rows]:
         cells = [
             cell.rjust(width) if index in numeric else cell.ljust(width)
             for index, (cell, width) in enumerate(zip(row, widths, strict=True))
         ]
-        print("  ".join(cells).rstrip())
+        print((" " * COLUMN_GAP).join(cells).rstrip())
 
 
 def _print_rich_table(
-    headers: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence[int]
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    numeric: Sequence[int],
+    widths: Sequence[int],
 ) -> bool:
     try:
         from rich.console import Console
@@ -38,17 +44,16 @@ def _print_rich_table(
     except ImportError:  # rich comes with the cli extra; plain text does as well
         return False
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for index, header in enumerate(headers):
-        last = index == len(headers) - 1
+    for index, (header, width) in enumerate(zip(headers, widths, strict=True)):
         table.add_column(
-            header,
-            justify="right" if index in numeric else "left",
-            overflow="fold" if last else "ellipsis",  # the last column holds links: keep whole
-            no_wrap=not last,
+            header, justify="right" if index in numeric else "left", min_width=width, no_wrap=True
         )
     for row in rows:
         table.add_row(*row)
-    Console(highlight=False).print(table)
+    console = Console(highlight=False)
+    natural = sum(widths) + COLUMN_GAP * (len(widths) - 1)
+    console.size = (max(console.width, natural), console.height)  # wider than the terminal
+    console.print(table)
     return True
 
 

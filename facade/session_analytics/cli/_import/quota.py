@@ -96,7 +96,7 @@ def _format(args: argparse.Namespace) -> str:
 @contextmanager
 def quota_warnings_silenced() -> Iterator[None]:
     """The SDK's own quota warning is not printed: ``check_quota`` has said it already."""
-    from ...fullstory import QuotaWarning
+    from ...errors import QuotaWarning
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", QuotaWarning)
