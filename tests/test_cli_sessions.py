@@ -8,10 +8,13 @@ same document the SDK reads), errors that name the option, exit codes, and no ke
 from __future__ import annotations
 
 import json
+import os
+import pty
+import subprocess
 from typing import Any
 
 import pytest
-from support import assert_no_traceback, base_env, cli, sandbox_env
+from support import CLI_TIMEOUT_S, EXE, assert_no_traceback, base_env, cli, sandbox_env
 
 from session_analytics.fullstory import FullStory
 from session_analytics.sandbox import Sandbox
@@ -73,6 +76,50 @@ def test_sessions_list_prints_a_table_newest_first(sandbox: Sandbox, env: dict[s
         assert row[2].endswith("Z")
         assert row[-1].startswith(sandbox.url)  # the replay link points at the sandbox
         assert row[0].replace(":", "%3A") in row[-1]  # the id, URL-encoded
+
+
+def on_a_terminal(*args: str, env: dict[str, str]) -> tuple[int, str]:
+    """Run ``session-analytics ARGS`` with its stdout on a pseudo-terminal: (exit code, what it
+    wrote there)."""
+    leader, follower = pty.openpty()
+    try:
+        with subprocess.Popen(
+            [str(EXE), *args], env=env, stdout=follower, stderr=subprocess.PIPE
+        ) as process:
+            os.close(follower)
+            follower = -1
+            chunks = []
+            while True:
+                try:
+                    chunk = os.read(leader, 65536)
+                except OSError:  # the terminal closed with the process
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            code = process.wait(timeout=CLI_TIMEOUT_S)
+    finally:
+        os.close(leader)
+        if follower >= 0:
+            os.close(follower)
+    return code, b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
+
+
+def test_on_a_narrow_terminal_ids_and_links_stay_whole(
+    sandbox: Sandbox, env: dict[str, str]
+) -> None:
+    session_id = start_session(sandbox, "u-1")
+    narrow = {**env, "TERM": "dumb", "COLUMNS": "60"}  # dumb: no colours, 80 columns at most
+
+    code, out = on_a_terminal("sessions", "list", "--uid", "u-1", env=narrow)
+
+    assert code == 0, out
+    header, row = out.splitlines()
+    assert header.split() == ["session", "started", "replay"]
+    cells = row.split()
+    assert cells[0] == session_id
+    assert cells[-1].startswith(sandbox.url)
+    assert cells[-1].endswith(session_id.replace(":", "%3A"))
 
 
 def test_sessions_list_json_is_the_api_document(sandbox: Sandbox, env: dict[str, str]) -> None:
