@@ -37,8 +37,7 @@ class Annotations:
             text: what happened, 1 to 200 characters.
             start_time: when it started (an aware datetime or an RFC 3339 string); the
                 server's current time when left out.
-            end_time: when it ended, not before ``start_time``; equal to the start when left
-                out.
+            end_time: when it ended, after ``start_time``; equal to the start when left out.
             source: who or what made it (a pipeline, a tool), at most 40 characters.
 
         Raises:

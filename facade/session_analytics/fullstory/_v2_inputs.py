@@ -28,7 +28,7 @@ SCHEMA_TYPES = (
     "ARRAY",
     "OBJECT",
 )
-MAX_SCHEMA_DEPTH = 64
+MAX_SCHEMA_DEPTH = 32
 ANNOTATION_TEXT_MAX_CHARS = 200
 ANNOTATION_SOURCE_MAX_CHARS = 40
 MAX_PROFILES_PAGE = 100
@@ -282,7 +282,7 @@ def positive_int(value: Any, where: str, maximum: int | None = None) -> None:
 
 def annotation(annotation_text: Any, start_time: Any, end_time: Any, source: Any) -> dict[str, Any]:
     """A CreateAnnotationRequest: text of 1 to 200 characters, source of at most 40, times as
-    aware datetimes or RFC 3339 strings, the end not before the start."""
+    aware datetimes or RFC 3339 strings, the end after the start."""
     body: dict[str, Any] = {
         "text": text(ANNOTATION_TEXT_MAX_CHARS, non_empty=True)(annotation_text, "text")
     }
@@ -293,8 +293,8 @@ def annotation(annotation_text: Any, start_time: Any, end_time: Any, source: Any
     if source is not None:
         body["source"] = text(ANNOTATION_SOURCE_MAX_CHARS)(source, "source")
     start, end = body.get("start_time"), body.get("end_time")
-    if start is not None and end is not None and instant(end) < instant(start):
-        raise _fail("end_time", "must not be before start_time")
+    if start is not None and end is not None and not instant(start) < instant(end):
+        raise _fail("end_time", "must be after start_time")
     return body
 
 
