@@ -52,6 +52,17 @@ def _at_least_one(text: str) -> int:
     return value
 
 
+def _whole_non_negative(text: str) -> int:
+    """A quota: a whole number >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, not {text}")
+    return value
+
+
 def _wan_faults(args: argparse.Namespace) -> dict[str, Any]:
     """The fault settings given by the WAN flags (only those given)."""
     return {fault: getattr(args, flag) for flag, fault in WAN_FLAGS.items() if getattr(args, flag)}
@@ -122,7 +133,7 @@ def register(commands: Any) -> None:
         description=(
             "Serve a local emulator of the FullStory Server API v2 and the Smartlook backend "
             "API until interrupted. Admin routes live under /_sandbox/ (health, reset, faults, "
-            "config, events, stats, requests, sessions)."
+            "config, events, stats, requests, sessions, annotations)."
         ),
     )
     sandbox.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
@@ -150,6 +161,27 @@ def register(commands: Any) -> None:
         default=None,
         metavar="S",
         help="seconds before a batch import job starts working (default: 1)",
+    )
+    sandbox.add_argument(
+        "--stream-delay",
+        type=_non_negative,
+        default=None,
+        metavar="S",
+        help="seconds before a POST /v2/users/stream create is applied (default: 0.5; 0: at once)",
+    )
+    sandbox.add_argument(
+        "--session-quota",
+        type=_whole_non_negative,
+        default=None,
+        metavar="N",
+        help="monthly session limit GET /v2/organization/quotas reports (default: 100000)",
+    )
+    sandbox.add_argument(
+        "--server-event-quota",
+        type=_whole_non_negative,
+        default=None,
+        metavar="N",
+        help="monthly server-event limit GET /v2/organization/quotas reports (default: 1000000)",
     )
     _add_wan_flags(sandbox)
     sandbox.add_argument(
@@ -179,11 +211,17 @@ def _run_sandbox(args: argparse.Namespace) -> int:
     if (args.tls_cert is None) != (args.tls_key is None):
         print("error: --tls-cert and --tls-key go together", file=sys.stderr)
         return EXIT_USAGE
+    settings = {
+        "job_delay_s": args.job_delay,
+        "stream_delay_s": args.stream_delay,
+        "session_quota": args.session_quota,
+        "server_event_quota": args.server_event_quota,
+    }
     try:
         config = SandboxConfig(
             api_keys=_key_levels(args.api_key),
             smartlook_keys=frozenset(args.smartlook_key) if args.smartlook_key else None,
-            **({"job_delay_s": args.job_delay} if args.job_delay is not None else {}),
+            **{name: value for name, value in settings.items() if value is not None},
         )
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -204,6 +242,8 @@ def _run_sandbox(args: argparse.Namespace) -> int:
             else f"{len(config.smartlook_keys)} configured project key(s) accepted"
         ),
         f"batch jobs start after {config.job_delay_s:g} s; admin routes under /_sandbox/",
+        f"stream user creates apply after {config.stream_delay_s:g} s; monthly quotas: "
+        f"{config.session_quota} sessions, {config.server_event_quota} server events",
         *([wan_note] if wan_note else []),
         "press Ctrl+C to stop",
     ]
