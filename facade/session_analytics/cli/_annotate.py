@@ -26,6 +26,9 @@ In a deploy script (the key comes from FULLSTORY_API_KEY, set from the CI's secr
   ./deploy.sh
   session-analytics annotate "Release 1.4.2" --source ci \\
       --start "$started" --end "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+
+The exit code is 0 once the annotation is stored: add "|| true" if a FullStory outage must not
+fail the deploy.
 """
 
 
