@@ -23,6 +23,7 @@
     └── SmartlookConnectionError     no connection, a timeout, or a dropped connection
 
     InvalidArgumentError (a ValueError) is the base of both invalid-argument errors.
+    QuotaWarning (a UserWarning) is warned, not raised: an import would exceed the quota.
 
 API errors carry ``http_status_code``, ``headers`` and the payload's ``code`` and ``message``;
 the error that caused another is chained (``__cause__``). ``retries_taken`` says how many times

@@ -23,6 +23,7 @@ from session_analytics.errors import (
     FSTimeoutError,
 )
 from session_analytics.fullstory import AsyncQueuedUserCreate, QueuedUserCreate
+from session_analytics.fullstory._auth import takes_idempotency_key
 
 SESSION = "406214335320288249:3829143070270885557"
 ENCODED = "406214335320288249%3A3829143070270885557"
@@ -306,3 +307,23 @@ async def test_wait_checks_its_settings_first(
 async def test_an_unknown_request_id_is_not_found(make: Callable[..., Harness]) -> None:
     h = make(reply(404, {"code": "not_found", "message": "no such request"}))
     await failure(FSNotFoundError, lambda: h.fs.users.queued_status("nope"))
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "keyed"),
+    [
+        ("POST", "/v2/users/stream", True),
+        ("POST", "/v2beta/users/stream", True),
+        ("POST", "/v2/users", True),
+        ("POST", "/v2/events/batch", True),
+        ("GET", "/v2/users/stream/r1", False),
+        ("POST", "/v2/annotations", False),
+        ("POST", "/v2/visit_profile", False),
+        ("POST", "/v2/visit_profile/p1", False),
+        ("POST", f"/v2/sessions/{ENCODED}/context", False),
+        ("POST", f"/v2/sessions/{ENCODED}/summary", False),
+    ],
+)
+def test_which_requests_carry_an_idempotency_key(method: str, path: str, keyed: bool) -> None:
+    request = httpx.Request(method, f"https://api.example.test{path}")
+    assert takes_idempotency_key(request) is keyed

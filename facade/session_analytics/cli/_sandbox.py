@@ -242,9 +242,9 @@ def _run_sandbox(args: argparse.Namespace) -> int:
             else f"{len(config.smartlook_keys)} configured project key(s) accepted"
         ),
         f"batch jobs start after {config.job_delay_s:g} s; admin routes under /_sandbox/",
+        *([wan_note] if wan_note else []),
         f"stream user creates apply after {config.stream_delay_s:g} s; monthly quotas: "
         f"{config.session_quota} sessions, {config.server_event_quota} server events",
-        *([wan_note] if wan_note else []),
         "press Ctrl+C to stop",
     ]
     try:

@@ -11,6 +11,11 @@ and adds admin routes under ``/_sandbox/`` to inspect what arrived and to inject
         sb.set_faults(error_rate=0.2, seed=1)
         sb.set_faults(latency_ms=80, connect_latency_ms=80, rate_limit_rps=300)  # a WAN
         sb.stats()["connections_opened"]
+        sb.create_session(uid="u1")  # a session, as a browser recording would start one
+        sb.annotations()             # every POST /v2/annotations received
+
+Sessions also start from the events received (a new ``session.id``, or ``use_most_recent``
+for a user without an active session); their ``app_url`` opens a page on the sandbox itself.
 
 ``Sandbox(server="hypercorn", tls_cert=..., tls_key=...)`` serves HTTP/2 as well (needs the
 ``hypercorn`` and ``h2`` packages).

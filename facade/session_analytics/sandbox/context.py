@@ -114,6 +114,14 @@ def _time(part: Mapping[str, Any], name: str, where: str) -> datetime | None:
     return parse_time(value)
 
 
+def _shifted(moment: datetime, milliseconds: int) -> datetime | None:
+    """``moment`` moved by ``milliseconds``; None past the calendar's ends (then no bound)."""
+    try:
+        return moment + timedelta(milliseconds=milliseconds)
+    except OverflowError:
+        return None
+
+
 @attrs.frozen
 class EventSelection:
     """What a context or summary request keeps of a session: its slice and event types."""
@@ -135,17 +143,16 @@ class EventSelection:
             timed = [p for p in timed if p[0] < self.end]
         if self.start is not None:
             timed = [p for p in timed if p[0] >= self.start]
-        duration = timedelta(milliseconds=self.duration_limit_ms)
         if self.mode == "LAST":
             if self.duration_limit_ms > 0 and timed:
-                edge = timed[-1][0] - duration
-                timed = [p for p in timed if p[0] >= edge]
+                edge = _shifted(timed[-1][0], -self.duration_limit_ms)
+                timed = [p for p in timed if edge is None or p[0] >= edge]
             if self.event_limit > 0:
                 timed = timed[-self.event_limit :]
         else:
             if self.duration_limit_ms > 0 and timed:
-                edge = (self.start or timed[0][0]) + duration
-                timed = [p for p in timed if p[0] <= edge]
+                edge = _shifted(self.start or timed[0][0], self.duration_limit_ms)
+                timed = [p for p in timed if edge is None or p[0] <= edge]
             if self.event_limit > 0:
                 timed = timed[: self.event_limit]
         return [event for _, event in timed]

@@ -49,24 +49,28 @@ _compile_lock = threading.Lock()
 
 
 FORMATS: dict[str, Callable[[Any], bool]] = {"date-time": _rules.is_timestamp}
-INT32_RANGE = {"minimum": -(2**31), "maximum": 2**31 - 1}
+INTEGER_RANGES = {
+    "int32": {"minimum": -(2**31), "maximum": 2**31 - 1},
+    "int64": {"minimum": -(2**63), "maximum": 2**63 - 1},
+}
 
 
-def _with_int32_bounds(node: Any) -> Any:
-    """fastjsonschema ignores ``format: int32``; spell its range out as minimum/maximum."""
+def _with_integer_bounds(node: Any) -> Any:
+    """fastjsonschema ignores ``format: int32`` and ``int64``; spell their ranges out as
+    minimum/maximum (a bound the schema gives itself wins)."""
     if isinstance(node, dict):
-        out = {k: _with_int32_bounds(v) for k, v in node.items()}
-        if out.get("type") == "integer" and out.get("format") == "int32":
-            out = {**INT32_RANGE, **out}
+        out = {k: _with_integer_bounds(v) for k, v in node.items()}
+        if out.get("type") == "integer" and out.get("format") in INTEGER_RANGES:
+            out = {**INTEGER_RANGES[out["format"]], **out}
         return out
     if isinstance(node, list):
-        return [_with_int32_bounds(v) for v in node]
+        return [_with_integer_bounds(v) for v in node]
     return node
 
 
 @functools.cache
 def _components(api: str) -> dict[str, Any]:
-    components: dict[str, Any] = _with_int32_bounds(spec(api)["components"])
+    components: dict[str, Any] = _with_integer_bounds(spec(api)["components"])
     return components
 
 
@@ -196,7 +200,7 @@ def _parameters(api: str, method: str, path: str) -> tuple[_Parameter, ...]:
         if "$ref" in param:
             param = document["components"]["parameters"][param["$ref"].rsplit("/", 1)[1]]
         if param["in"] in ("query", "header"):
-            schema = param["schema"]
+            schema = _with_integer_bounds(param["schema"])
             with _compile_lock:
                 check = fastjsonschema.compile(schema)
             found.append(
