@@ -122,6 +122,15 @@ def test_a_csv_file_with_quoted_cells_is_counted_about(
     assert len(sandbox.events("fullstory")) == 2
 
 
+def test_one_event_is_one_event(sandbox: Sandbox, env: dict[str, str], tmp_path: Path) -> None:
+    path = events_file(tmp_path / "events.ndjson", 1)
+
+    code, out, err = cli("import", "events", str(path), "--check-quota", *FAST, env=env)
+
+    assert code == 0, err
+    assert out.splitlines()[0] == f"quota: 1 event to import from {path}"
+
+
 def test_standard_input_is_not_counted(
     sandbox: Sandbox, env: dict[str, str], tmp_path: Path
 ) -> None:

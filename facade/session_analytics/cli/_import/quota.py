@@ -73,7 +73,8 @@ def check_quota(args: argparse.Namespace) -> Any:
         )
     else:
         count = count_items(args.file, _format(args), args.from_line)
-        print(f"quota: {count} events to import from {args.file}", flush=True)
+        noun = "event" if count.items == 1 else "events"
+        print(f"quota: {count} {noun} to import from {args.file}", flush=True)
     with fullstory_client(args) as fs:
         check = fs.organization.check_quota(count.items if count is not None else None)
     print(f"quota: {check.describe()}", flush=True)
