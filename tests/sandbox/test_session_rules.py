@@ -121,6 +121,8 @@ def test_merge_overrides_replaces_values_merges_objects_and_adds_to_arrays() -> 
             {"value": [{"n": 2}, {"n": 2}]},
         ),
         ({"type": "OBJECT"}, {}),
+        ({"type": "OBJECT", "enum": ["x"]}, {}),
+        ({"type": "ARRAY", "enum": ["x"]}, {"value": ["x", "y"]}),
         (
             {"type": "OBJECT", "properties": {"inner": {"type": "OBJECT", "properties": {}}}},
             {"inner": {}},

@@ -7,7 +7,8 @@ The summary of a session, over the events its profile (with any overrides) keeps
 ``": <name>, <name>, ..."`` when N > 0, and ``llm.post_prompt`` (when not empty). Without a
 profile it is that middle part alone.
 
-With an ``llm.response_schema``, ``response`` follows it: an ``enum`` gives its first value,
+With an ``llm.response_schema``, ``response`` follows it: an ``enum`` gives its first value
+(except on an OBJECT or an ARRAY),
 STRING (or no type) the summary, NUMBER and INTEGER the number of events, BOOLEAN true, ARRAY one
 item per event (a STRING item is the event's name), OBJECT each of its properties; a schema whose
 root is not an OBJECT gives ``{"value": ...}``. ``response_schema`` echoes the schema.
@@ -177,10 +178,10 @@ def merge_overrides(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> di
 
 
 def _value(schema: Mapping[str, Any], summary: str, names: Sequence[str]) -> Any:
-    enum = schema.get("enum")
-    if enum:
-        return enum[0]
     kind = schema.get("type")
+    enum = schema.get("enum")
+    if enum and kind not in ("OBJECT", "ARRAY"):
+        return enum[0]
     if kind == "OBJECT":
         properties = schema.get("properties") or {}
         return {name: _value(inner, summary, names) for name, inner in properties.items()}
@@ -200,7 +201,7 @@ def _value(schema: Mapping[str, Any], summary: str, names: Sequence[str]) -> Any
 
 def structured_response(schema: Mapping[str, Any], summary: str, names: Sequence[str]) -> Any:
     value = _value(schema, summary, names)
-    return value if schema.get("type") == "OBJECT" else {"value": value}
+    return value if isinstance(value, dict) else {"value": value}
 
 
 def summarize(
