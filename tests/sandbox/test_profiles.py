@@ -360,3 +360,15 @@ def test_summary_refuses_a_bad_end_timestamp(
 
     assert response.status_code == 400, response.text
     assert "end_timestamp" in response.json()["message"]
+
+
+def test_a_lone_surrogate_is_refused_and_a_pair_is_kept(sandbox: Sandbox, fs: httpx.Client) -> None:
+    headers = {"Content-Type": "application/json"}
+
+    lone = fs.post("/v2/visit_profile", content=b'{"name": "x\\ud800"}', headers=headers)
+    pair = fs.post("/v2/visit_profile", content=b'{"name": "\\ud83d\\ude00"}', headers=headers)
+
+    assert lone.status_code == 400, lone.text
+    assert "lone surrogate" in lone.json()["message"]
+    assert pair.status_code == 200, pair.text
+    assert read(fs, pair.json()["id"])["name"] == "\U0001f600"

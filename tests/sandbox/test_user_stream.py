@@ -198,3 +198,17 @@ def test_a_standard_key_creates_but_only_an_architect_key_reads_the_status(
             ("GET", "/v2/visit_profile"),
         ]:
             assert standard.request(method, path).status_code == 200, path
+
+
+@pytest.mark.parametrize("route", ["/v2/users", "/v2/users/stream", "/v2/annotations"])
+def test_a_lone_surrogate_in_a_body_is_refused(
+    sandbox: Sandbox, fs: httpx.Client, route: str
+) -> None:
+    body = b'{"uid": "a", "text": "t", "properties": {"k": "\\udc00"}}'
+
+    response = fs.post(route, content=body, headers={"Content-Type": "application/json"})
+
+    assert response.status_code == 400, response.text
+    assert "lone surrogate" in response.json()["message"]
+    assert sandbox.stats()["users"] == 0
+    assert sandbox.annotations() == []

@@ -14,6 +14,7 @@ import hmac
 import json
 import logging
 import math
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -45,6 +46,22 @@ HIDDEN_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 
 def _refuse_nan_and_infinity(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _holds_lone_surrogate(value: Any) -> bool:
+    """Whether a string (or a key) in parsed JSON kept a surrogate that no pair completed: it
+    cannot be written back as UTF-8, and the SDK refuses such text at the call site too."""
+    if isinstance(value, str):
+        return LONE_SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_holds_lone_surrogate(k) or _holds_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_lone_surrogate(item) for item in value)
+    return False
 
 
 class ApiPipeline:
@@ -174,9 +191,15 @@ class ApiPipeline:
         if not raw.strip():
             raise bad_request("the request body is empty; send a JSON object")
         try:
-            return json.loads(raw, parse_constant=_refuse_nan_and_infinity)
+            body = json.loads(raw, parse_constant=_refuse_nan_and_infinity)
         except (ValueError, UnicodeDecodeError) as err:
             raise bad_request(f"the request body is not valid JSON: {err}") from None
+        if ESCAPED_SURROGATE.search(raw) and _holds_lone_surrogate(body):
+            raise bad_request(
+                "the request body is not valid JSON text: a string holds a lone surrogate "
+                "(an escape from \\ud800 to \\udfff that is not half of a pair)"
+            )
+        return body
 
     def _authenticate(self, request: Request, endpoint: Endpoint) -> str:
         if endpoint.api != "fullstory":
