@@ -10,6 +10,8 @@ is tested on its own too.
 from __future__ import annotations
 
 import json
+import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -152,6 +154,30 @@ def test_standard_input_is_not_counted(
     assert code == 0, err
     assert out.splitlines()[0].startswith("quota: standard input cannot be counted")
     assert out.splitlines()[1].startswith("quota: ")
+    assert len(sandbox.events("fullstory")) == 3
+
+
+def test_a_pipe_is_not_counted_and_imports_whole(
+    sandbox: Sandbox, env: dict[str, str], tmp_path: Path
+) -> None:
+    fifo = tmp_path / "events.ndjson"
+    os.mkfifo(fifo)
+    lines = "".join(json.dumps({"name": "E", "user": {"uid": f"u{n}"}}) + "\n" for n in range(3))
+
+    def feed() -> None:
+        with fifo.open("w", encoding="utf-8") as out:  # waits for the command to open it
+            out.write(lines)
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    code, out, err = cli("import", "events", str(fifo), "--check-quota", *FAST, env=env)
+    writer.join(timeout=30)
+
+    assert code == 0, err
+    assert out.splitlines()[0] == (
+        f"quota: {fifo} (not a regular file) cannot be counted before it is read; "
+        "the quota as it is:"
+    )
     assert len(sandbox.events("fullstory")) == 3
 
 

@@ -5,6 +5,8 @@ decides what it accepts). Users do not count against that quota."""
 from __future__ import annotations
 
 import argparse
+import os
+import stat
 import sys
 import warnings
 from collections.abc import Iterator
@@ -66,10 +68,11 @@ def check_quota(args: argparse.Namespace) -> Any:
         print(USERS_NOTE, flush=True)
         return None
     count: ItemCount | None = None
-    if args.file == "-":
+    if args.file == "-" or not _is_regular_file(args.file):
+        # A pipe can be read once only: counting it would leave nothing to import.
+        where = "standard input" if args.file == "-" else f"{args.file} (not a regular file)"
         print(
-            "quota: standard input cannot be counted before it is read; the quota as it is:",
-            flush=True,
+            f"quota: {where} cannot be counted before it is read; the quota as it is:", flush=True
         )
     else:
         count = count_items(args.file, _format(args), args.from_line)
@@ -86,6 +89,14 @@ def check_quota(args: argparse.Namespace) -> Any:
             flush=True,
         )
     return check
+
+
+def _is_regular_file(path: str) -> bool:
+    """True for a file that can be read twice; a missing one too (its read names the error)."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return True
 
 
 def _format(args: argparse.Namespace) -> str:
