@@ -15,6 +15,9 @@ import pytest
 from dateutil.parser import isoparse
 from support import assert_no_traceback, base_env, cli, sandbox_env
 
+from fullstory_api.models import QuotaUsage
+from fullstory_api.types import UNSET
+from session_analytics.cli._quotas import quota_row
 from session_analytics.fullstory import FullStory
 from session_analytics.sandbox import Sandbox
 
@@ -174,6 +177,27 @@ def test_quotas_prints_a_table(sandbox: Sandbox, env: dict[str, str]) -> None:
     assert used >= 3
     assert server_events[1:4] == [f"{used:,}", f"{limit:,}", f"{max(limit - used, 0):,}"]
     assert server_events[4].endswith("Z")
+
+
+def test_past_the_limit_nothing_is_left(sandbox: Sandbox, env: dict[str, str]) -> None:
+    sandbox.configure(server_event_quota=2)
+    send_events(sandbox, 3)
+
+    code, out, err = cli("quotas", env=env)
+
+    assert code == 0, err
+    assert table(out)[2][:4] == ["server events", "3", "2", "0"]
+
+
+def test_a_quota_the_api_leaves_out_is_shown_as_dashes() -> None:
+    assert quota_row("sessions", UNSET) == ["sessions", "-", "-", "-", "-"]
+    assert quota_row("server events", QuotaUsage(usage="7")) == [
+        "server events",
+        "7",
+        "-",
+        "-",
+        "-",
+    ]
 
 
 def test_quotas_json_is_the_api_document(sandbox: Sandbox, env: dict[str, str]) -> None:
