@@ -5,7 +5,9 @@ the generated endpoints called through ``fs.raw`` alike, and are never stacked. 
 code that sleeps between attempts. A request that the API package calls idempotent gets an
 Idempotency-Key before the first attempt (unless the caller gave one), and every retry reuses it,
 so a retried create never creates twice. Which requests those are, and how they are authorised,
-is the API package's business (``fullstory/_auth.py``); this module knows no API.
+is the API package's business (``fullstory/_auth.py``); this module knows no API. A create the
+API takes no key for says so in its call's scope (``retry_unless_maybe_processed``): it is
+retried only after failures the server certainly did not process.
 
 What to do after each attempt is decided once, in :class:`Attempts`; the sync and the asyncio
 transport only send, close a failed answer and sleep. Per-call settings (``max_retries`` for job
