@@ -4,6 +4,9 @@
     session-analytics import users|events FILE     import NDJSON or CSV of any size
     session-analytics send-event NAME ...          send one event and wait for the answer
     session-analytics users get|list|delete ...    read and delete FullStory users
+    session-analytics sessions list|events ...     a user's sessions and replay links, their events
+    session-analytics annotate TEXT ...            mark a deploy or an incident on the charts
+    session-analytics quotas                       how much of the quotas is used
 
 Exit codes: 0 done; 1 done, but items failed or the API refused the request; 2 bad arguments,
 a missing or refused key, a file that cannot be read or written; 3 the API could not be reached
@@ -18,7 +21,7 @@ import sys
 from collections.abc import Sequence
 
 from .._version import __version__
-from . import _import, _sandbox, _send, _users
+from . import _annotate, _import, _quotas, _sandbox, _send, _sessions, _users
 from ._common import EXIT_USAGE, run
 from ._import.interrupts import ignore_ctrl_c_once_settled
 
@@ -37,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     _import.register(commands)
     _send.register(commands)
     _users.register(commands)
+    _sessions.register(commands)
+    _annotate.register(commands)
+    _quotas.register(commands)
     return parser
 
 

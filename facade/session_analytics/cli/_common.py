@@ -91,6 +91,16 @@ FLAGS = {
     "host": "--host",
     "api_key": "--api-key",
     "key": "--smartlook-key",
+    # sessions, annotate
+    "uid": "--uid",
+    "email": "--email",
+    "session_uid": "--session-uid",
+    "limit": "--limit",
+    "session_id": "SESSION_ID",
+    "text": "TEXT",
+    "start_time": "--start",
+    "end_time": "--end",
+    "source": "--source",
 }
 MISSING_KEY = {
     "api_key": "no FullStory API key: pass --api-key or set FULLSTORY_API_KEY (create one in "

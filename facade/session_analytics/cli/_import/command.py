@@ -50,6 +50,7 @@ from .._common import (
 from .failed import FailedFile, ResumePlan
 from .interrupts import Interrupts
 from .progress import ProgressBar
+from .quota import check_quota, quota_warnings_silenced
 from .readers import MAX_LINE_BYTES, Source
 
 if TYPE_CHECKING:
@@ -119,6 +120,17 @@ def register(commands: Any) -> None:
             f"({MAX_LINE_BYTES}, 1 MiB)",
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar (logs, CI)")
+        parser.add_argument(
+            "--check-quota",
+            action="store_true",
+            help=(
+                "first count the events of FILE and say how much of the server-event quota "
+                "they would use, with a warning when that is more than is left; the import is "
+                "not stopped (FullStory decides what it accepts)"
+                if kind == "events"
+                else "users do not count against the server-event quota: says so and imports"
+            ),
+        )
         if kind == "events":
             parser.add_argument(
                 "--shared-context", help="a JSON context applied to every event of the file"
@@ -157,6 +169,8 @@ def import_command(args: argparse.Namespace) -> int:
     # The SDK checks the poll interval and the wait (a missing wait takes the SDK's default).
     waits = {} if limited_wait is None else {"max_rate_limited_wait": limited_wait}
     options = BatchJobOptions(poll_interval=args.poll_interval, **waits)
+    if args.check_quota:
+        check_quota(args)
     with Interrupts() as interrupts:
         return run_import(args, shared, failed_path, interrupts, options)
 
@@ -223,15 +237,16 @@ def run_import(
             resource = fs.users if args.kind == "users" else fs.events
             kwargs: dict[str, Any] = {"shared_context": shared} if args.kind == "events" else {}
             try:
-                result: Any = resource.import_(
-                    items,
-                    options=options,
-                    jobs_in_flight=args.jobs_in_flight,
-                    chunk_size=args.chunk_size,
-                    on_progress=on_progress,
-                    on_failed=on_failed,
-                    **kwargs,
-                )
+                with quota_warnings_silenced():
+                    result: Any = resource.import_(
+                        items,
+                        options=options,
+                        jobs_in_flight=args.jobs_in_flight,
+                        chunk_size=args.chunk_size,
+                        on_progress=on_progress,
+                        on_failed=on_failed,
+                        **kwargs,
+                    )
                 interrupts.saving = True  # done: a Ctrl-C now would only hide the summary
             except BaseException as error:
                 interrupts.saving = True  # what was not sent is saved, whatever comes
