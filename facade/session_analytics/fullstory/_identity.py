@@ -90,8 +90,8 @@ def user_for_track() -> dict[str, str] | None:
 
 
 def set_for_request(user: Any) -> Token[dict[str, str] | None]:
-    """For the web integrations: make ``user`` the current user for one request (a uid string,
-    a ``{"uid": ...}``/``{"id": ...}`` dict, or None for nobody), so that nothing carries over
+    """For the web integrations: make ``user`` the current user for one request (a uid string or
+    int, a ``{"uid": ...}``/``{"id": ...}`` dict, or None for nobody), so that nothing carries over
     from an earlier request run on the same thread. Undo with :func:`restore`."""
     if user is None:
         return _current.set(None)
@@ -102,6 +102,8 @@ def set_for_request(user: Any) -> Token[dict[str, str] | None]:
                 f"user.{sorted(unknown)[0]}: unknown field; known: id, uid", field="user"
             )
         return _current.set(_checked(user.get("uid"), user.get("id")))
+    if type(user) is int:  # a database primary key
+        user = str(user)
     return _current.set(_checked(user, None))
 
 
