@@ -12,11 +12,13 @@ from typing import Any
 import httpx
 import pytest
 from apps.asgi_app import ROUTES, make_app
+from fastapi import FastAPI, Request  # the annotations of the views below name Request
 from integrations.real_servers import free_port, server_env, wait_delivered
 from starlette.applications import Starlette
 from starlette.exceptions import StarletteDeprecationWarning
 
 from session_analytics.fullstory import AsyncFullStory, BatchingOptions, FullStory
+from session_analytics.integrations.asgi import SessionAnalyticsMiddleware, client
 from session_analytics.sandbox import Sandbox
 
 # Starlette's test client warns that it will move to another HTTP library; it works with httpx.
@@ -128,3 +130,27 @@ def send_requests_with_users(url: str, paths: list[str]) -> None:
             route, _, user = path.partition("?u=")
             response = http.get(route, headers={"X-User": user})
             assert response.status_code == 200, (path, response.status_code, response.text)
+
+
+def test_a_fastapi_app(sandbox: Sandbox) -> None:
+    app = FastAPI()
+    app.add_middleware(
+        SessionAnalyticsMiddleware,
+        fullstory=lambda: FullStory(api_key=sandbox.api_key, base_url=sandbox.url),
+        user=lambda scope: dict(scope["headers"]).get(b"x-user", b"").decode() or None,
+    )
+
+    @app.post("/orders/{order_id}/ship")
+    async def ship(order_id: str, request: Request) -> dict[str, str]:
+        client(request).events.track("Order Shipped", properties={"order_id": order_id})
+        return {"shipped": order_id}
+
+    @app.get("/sync")
+    def sync_view(request: Request) -> dict[str, str]:  # on FastAPI's thread pool
+        client(request).events.track("Sync Viewed")
+        return {}
+
+    with TestClient(app) as http:
+        assert http.post("/orders/o-1/ship", headers={"X-User": "ann"}).json() == {"shipped": "o-1"}
+        assert http.get("/sync", headers={"X-User": "bob"}).status_code == 200
+    assert wait_delivered(sandbox, 2) == {("Order Shipped", "ann"): 1, ("Sync Viewed", "bob"): 1}
