@@ -2,11 +2,13 @@
 comes from the X-User header; async and sync endpoints track an event with no ``user=``.
 
 Run by uvicorn (``uvicorn asgi_app:app``), its client configured from the environment; the tests
-also build it with ``make_app(fullstory=...)`` for Starlette's TestClient.
+also build it with ``make_app(fullstory=...)`` for Starlette's TestClient. With HOLD_EVENTS=1 in
+the environment its client sends nothing before the lifespan's shutdown drains it.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from starlette.applications import Starlette
@@ -62,4 +64,9 @@ def make_app(*, user: Any = user_from_header, **options: Any) -> Starlette:
     )
 
 
-app = make_app()
+def held_client() -> fullstory.FullStory:
+    """A client that sends nothing before it is drained (configured from the environment)."""
+    return fullstory.FullStory(batching=fullstory.BatchingOptions(flush_interval=3600))
+
+
+app = make_app(fullstory=held_client) if os.environ.get("HOLD_EVENTS") == "1" else make_app()

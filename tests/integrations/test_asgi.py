@@ -104,20 +104,23 @@ def test_without_the_middleware_there_is_no_client() -> None:
         http.get("/async/Lost", headers={"X-User": "ann"})
 
 
+@pytest.mark.parametrize("hold", [False, True], ids=["environment", "held-until-shutdown"])
 def test_a_uvicorn_server_stopped_by_sigterm_delivers_every_event_once(
-    sandbox: Sandbox, real_server: Any
+    sandbox: Sandbox, real_server: Any, hold: bool
 ) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = real_server(
         [sys.executable, "-m", "uvicorn", "asgi_app:app", "--port", str(port), "--no-access-log"],
-        server_env(sandbox),
+        server_env(sandbox, HOLD_EVENTS="1" if hold else "0"),
     )
     server.wait_ready(url)
     paths = [
         f"/{'sync' if number % 2 else 'async'}/Order {number}?u=u{number}" for number in range(40)
     ]
     send_requests_with_users(url, paths)
+    if hold:
+        assert sandbox.events("fullstory") == []  # only the shutdown's drain sends them
     server.stop()
     expected = {(f"Order {number}", f"u{number}"): 1 for number in range(40)}
     assert wait_delivered(sandbox, 40) == expected, server.text()
