@@ -32,6 +32,12 @@ NOT_AT_IMPORT = [
     "session_analytics.cli",
     "rich",
     "click",
+    # The web integrations and their frameworks: only an app that asks for one imports it.
+    "session_analytics.integrations",
+    "django",
+    "flask",
+    "starlette",
+    "fastapi",
 ]
 LAZY = {
     "models": "fullstory_api.models",
@@ -44,6 +50,9 @@ LAZY = {
     "ImportProgress": "session_analytics.fullstory._jobs",
     "ImportResult": "session_analytics.fullstory._jobs",
     "ImportStopped": "session_analytics.errors",
+    "Identified": "session_analytics.fullstory._identity",
+    "current_user": "session_analytics.fullstory._identity",
+    "identify": "session_analytics.fullstory._identity",
 }
 
 
@@ -227,3 +236,40 @@ def test_a_first_call_loads_what_it_needs(sandbox: Sandbox) -> None:
     assert result["id"]
     assert result["event"] == "CreateEventResponse"
     assert [event["name"] for event in sandbox.events("fullstory")] == ["Signed Up"]
+
+
+def test_identify_loads_no_client_and_no_httpx() -> None:
+    # A module that only sets the request's user (a middleware of the app's own) pays for no
+    # HTTP library.
+    found = run_fresh(
+        """
+        from session_analytics.fullstory import identify
+        with identify(uid="u1"):
+            pass
+        names = ("httpx", "session_analytics._batching", "session_analytics.fullstory._client")
+        print(json.dumps([name for name in names if sys.modules.get(name) is not None]))
+        """
+    )
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    ("module", "frameworks"),
+    [
+        ("session_analytics.integrations", []),
+        # Plain ASGI: Starlette and FastAPI apps both, importing neither.
+        ("session_analytics.integrations.asgi", []),
+        ("session_analytics.integrations.flask", ["flask"]),
+        ("session_analytics.integrations.django", ["django"]),
+    ],
+)
+def test_each_integration_imports_its_own_framework_only(
+    module: str, frameworks: list[str]
+) -> None:
+    found = run_fresh(
+        f"""
+        import {module}
+        print(json.dumps(loaded("django", "flask", "starlette", "fastapi")))
+        """
+    )
+    assert sorted({name.split(".")[0] for name in found}) == frameworks

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ._calls import ApiResponse
     from ._client import AsyncFullStory, FullStory, init
     from ._events import AsyncEvents, Events
+    from ._identity import Identified, current_user, identify
     from ._jobs import (
         AsyncBatchJob,
         BatchJob,
@@ -58,6 +59,7 @@ __all__ = [
     "Events",
     "FlushResult",
     "FullStory",
+    "Identified",
     "ImportChunk",
     "ImportFailure",
     "ImportProgress",
@@ -69,6 +71,8 @@ __all__ = [
     "Sessions",
     "SummaryProfiles",
     "Users",
+    "current_user",
+    "identify",
     "init",
     "models",
     "quota_check",
@@ -85,6 +89,9 @@ _LAZY_HOMES = {
     "init": "_client",
     "AsyncEvents": "_events",
     "Events": "_events",
+    "Identified": "_identity",
+    "current_user": "_identity",
+    "identify": "_identity",
     "AsyncUsers": "_users",
     "Users": "_users",
     "Annotations": "_annotations",

@@ -13,6 +13,7 @@ from .._constants import DEFAULT_IMPORT_JOBS_IN_FLIGHT, MAX_BATCH_ITEMS
 from ..errors import FSError, QuotaWarning
 from . import _inputs
 from ._calls import ApiResponse, run_async, run_sync
+from ._identity import user_for_track
 from ._ids import event_id
 from ._requests import create_event_call
 from ._track import check_size, track_payload
@@ -83,8 +84,11 @@ class _Tracking:
 
         Checked like ``create`` before it is queued (FSInvalidArgumentError names the field);
         timestamped now unless ``timestamp`` is given. False when the queue refused it (full:
-        counted in ``stats().dropped`` and passed to ``on_drop``).
+        counted in ``stats().dropped`` and passed to ``on_drop``). Given neither ``user`` nor
+        ``session``, the event is for the user ``fullstory.identify()`` made current, if any.
         """
+        if user is None and session is None:
+            user = user_for_track()
         payload = track_payload(name, user, session, properties, context, timestamp, schema)
         check_size(payload, self._client._batcher)
         accepted: bool = self._client._batcher.enqueue(payload, event_id())
