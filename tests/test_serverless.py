@@ -1,0 +1,374 @@
+"""``flush_on_return``: a handler run the way a Lambda-style runtime runs it (a loop in a process of
+its own, frozen with SIGSTOP after every return) has every event of an invocation in the sandbox
+when it returns; a flush that cannot finish within the time left says what it left, and where;
+async handlers, a handler that raises, and a script's ``with`` block.
+
+The handler's client batches (100 events or 60 s): without the decorator nothing leaves within
+an invocation, and the tests that run without it show that they then fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+from support import sandbox_env
+
+from session_analytics.fullstory import AsyncFullStory, BatchingOptions, FullStory
+from session_analytics.sandbox import Sandbox
+from session_analytics.serverless import FlushReport, flush_on_return
+
+APPS = Path(__file__).parent / "apps"
+RUNTIME = APPS / "lambda_runtime.py"
+HANDLER = APPS / "lambda_handler.py"
+SCRIPT = APPS / "flush_script.py"
+ANSWER_TIMEOUT_S = 60.0
+# A client that batches: nothing leaves on its own within a test.
+HELD = BatchingOptions(flush_at=100, flush_interval=60.0)
+
+
+class CuttableProxy:
+    """A TCP proxy to ``upstream`` whose connections ``cut()`` resets, as an idle connection of a
+    frozen process dies (a load balancer or the server closes it meanwhile)."""
+
+    def __init__(self, upstream: str) -> None:
+        host, port = upstream.removeprefix("http://").rsplit(":", 1)
+        self._upstream = (host, int(port))
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self.accepted = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self._upstream)
+            except OSError:
+                conn.close()
+                continue
+            with self._lock:
+                self.accepted += 1
+                self._sockets += [conn, upstream]
+            threading.Thread(target=self._pipe, args=(conn, upstream), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, conn), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, target: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                target.sendall(data)
+            target.shutdown(socket.SHUT_WR)
+
+    def cut(self) -> None:
+        """Reset every connection open now (RST, not a clean close)."""
+        with self._lock:
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+                )
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def close(self) -> None:
+        self._listener.close()
+        self.cut()
+
+
+class Runtime:
+    """A runtime process running ``lambda_runtime.py``: ``invoke()`` thaws it, hands it one
+    event and returns the handler's answer once the process has frozen itself again."""
+
+    def __init__(self, env: dict[str, str], stderr_path: Path) -> None:
+        self._stderr: IO[str] = stderr_path.open("a")
+        self.proc = subprocess.Popen(
+            [sys.executable, str(RUNTIME), str(HANDLER)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            env=env,
+            text=True,
+        )
+        self.frozen = False
+
+    def invoke(self, **event: Any) -> Any:
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
+        self.thaw()
+        self.proc.stdin.write(json.dumps(event) + "\n")
+        self.proc.stdin.flush()
+        ready, _, _ = select.select([self.proc.stdout], [], [], ANSWER_TIMEOUT_S)
+        assert ready, "the runtime did not answer"
+        line = self.proc.stdout.readline()
+        assert line.startswith(f"done {event['invocation']} "), line
+        _, status = os.waitpid(self.proc.pid, os.WUNTRACED)
+        assert os.WIFSTOPPED(status), "the runtime ended instead of freezing"
+        self.frozen = True
+        return json.loads(line.split(" ", 2)[2])
+
+    def thaw(self) -> None:
+        if self.frozen:
+            os.kill(self.proc.pid, signal.SIGCONT)
+            self.frozen = False
+
+    def kill(self) -> None:
+        """End the process (frozen or not), as the platform ends an execution environment."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(ANSWER_TIMEOUT_S)
+        self._close_files()
+
+    def _close_files(self) -> None:
+        for stream in (self.proc.stdin, self.proc.stdout, self._stderr):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+
+    def end(self) -> None:
+        assert self.proc.stdin is not None
+        self.thaw()
+        self.proc.stdin.close()
+        try:
+            assert self.proc.wait(ANSWER_TIMEOUT_S) == 0
+        finally:
+            self.kill()
+
+
+def arrived(sandbox: Sandbox) -> Counter[tuple[int, int]]:
+    """(invocation, n) of every FullStory event in the sandbox, with how many times each came."""
+    return Counter(
+        (event["properties"]["invocation"], event["properties"]["n"])
+        for event in sandbox.events("fullstory")
+    )
+
+
+def expected(counts: dict[int, int]) -> Counter[tuple[int, int]]:
+    return Counter({(i, n): 1 for i, count in counts.items() for n in range(count)})
+
+
+@pytest.fixture
+def runtimes(tmp_path: Path) -> Iterator[list[Runtime]]:
+    started: list[Runtime] = []
+    yield started
+    for runtime in started:
+        runtime.kill()
+
+
+def start(runtimes: list[Runtime], env: dict[str, str], stderr_path: Path) -> Runtime:
+    runtime = Runtime(env, stderr_path)
+    runtimes.append(runtime)
+    return runtime
+
+
+@pytest.mark.parametrize("decorated", [True, False], ids=["flush_on_return", "undecorated"])
+def test_every_event_of_an_invocation_is_delivered_before_it_returns(
+    sandbox: Sandbox, tmp_path: Path, runtimes: list[Runtime], decorated: bool
+) -> None:
+    """The runtime freezes the process at each return: counted then, each invocation's events
+    are all there, once. Between invocations the connections die (reset while frozen): the
+    next invocation's first events still go out. Without the decorator they are missing."""
+    proxy = CuttableProxy(sandbox.url)
+    env = {**sandbox_env(sandbox), "FULLSTORY_BASE_URL": proxy.url}
+    if not decorated:
+        env["LAMBDA_FLUSH"] = "0"
+    runtime = start(runtimes, env, tmp_path / "stderr.txt")
+    counts = {0: 3, 1: 1, 2: 5, 3: 2}
+    seen_at_return = []
+    try:
+        for invocation, count in counts.items():
+            answer = runtime.invoke(invocation=invocation, count=count)
+            assert answer == {"tracked": count}
+            seen_at_return.append(arrived(sandbox))
+            proxy.cut()  # frozen: the idle connections die meanwhile
+        runtime.end()
+    finally:
+        proxy.close()
+    if not decorated:
+        assert seen_at_return[0] != expected({0: 3}), "events left before the return by themselves"
+        return
+    so_far: dict[int, int] = {}
+    for invocation, count in counts.items():
+        so_far[invocation] = count
+        assert seen_at_return[invocation] == expected(so_far)
+    assert proxy.accepted >= len(counts)  # a new connection after each freeze
+    assert "WARNING" not in (tmp_path / "stderr.txt").read_text()
+
+
+@pytest.mark.parametrize("next_start", ["same_process", "cold_start"])
+def test_a_flush_out_of_time_says_what_it_left_and_the_next_invocation_sends_it(
+    sandbox: Sandbox, tmp_path: Path, runtimes: list[Runtime], next_start: str
+) -> None:
+    """An invocation with little time left: the flush gives up at its budget (the remaining
+    time less the safety margin), reports the events as spooled, and the next invocation (of
+    the same frozen process, or of a new one after the first was ended) delivers them."""
+    spool = tmp_path / "spool"
+    env = {**sandbox_env(sandbox), "LAMBDA_SPOOL": str(spool)}
+    stderr_path = tmp_path / "stderr.txt"
+    runtime = start(runtimes, env, stderr_path)
+    assert runtime.invoke(invocation=0, count=1) == {"tracked": 1}
+    sandbox.set_faults(latency_ms=3000)
+    # 700 ms left, 500 kept back: about 0.2 s to flush answers that take 3 s.
+    assert runtime.invoke(invocation=1, count=3, timeout_ms=700) == {"tracked": 3}
+    text = stderr_path.read_text()
+    left = [json.loads(line[5:]) for line in text.splitlines() if line.startswith("left ")]
+    [[client]] = left  # one report, one client
+    assert client["client"] == "FullStory"
+    assert client["pending"] > 0
+    assert client["where"] == "spooled"
+    assert "will be sent by the next invocation that starts the client" in text
+    assert sandbox.api_key not in text
+    sandbox.set_faults()
+    if next_start == "cold_start":
+        runtime.kill()
+        runtime = start(runtimes, env, stderr_path)
+    assert runtime.invoke(invocation=2, count=2) == {"tracked": 2}
+    assert arrived(sandbox) == expected({0: 1, 1: 3, 2: 2})
+    runtime.end()
+
+
+def test_a_handler_that_raises_is_flushed_and_its_exception_goes_on(sandbox: Sandbox) -> None:
+    reports: list[FlushReport] = []
+    with FullStory(api_key=sandbox.api_key, base_url=sandbox.url, batching=HELD) as fs:
+
+        @flush_on_return(fs, on_left=reports.append)
+        def handler(event: dict[str, Any], context: Any) -> None:
+            for number in range(event["count"]):
+                fs.events.track(
+                    "Invoked", user={"uid": "u1"}, properties={"invocation": 0, "n": number}
+                )
+            raise ValueError("bad order")
+
+        with pytest.raises(ValueError, match="bad order"):
+            handler({"count": 4}, None)
+        assert arrived(sandbox) == expected({0: 4})
+    assert reports == []  # nothing left: on_left is not called
+
+
+def test_an_async_handler_is_flushed_before_it_returns(sandbox: Sandbox) -> None:
+    async def run() -> tuple[Any, Counter[tuple[int, int]], FlushReport | None]:
+        async with AsyncFullStory(
+            api_key=sandbox.api_key, base_url=sandbox.url, batching=HELD
+        ) as fs:
+            flusher = flush_on_return(fs)
+
+            @flusher
+            async def handler(event: dict[str, Any], context: Any) -> str:
+                for number in range(event["count"]):
+                    await asyncio.sleep(0)
+                    fs.events.track(
+                        "Invoked", user={"uid": "u1"}, properties={"invocation": 0, "n": number}
+                    )
+                return "ok"
+
+            answer = await handler({"count": 3}, None)
+            return answer, arrived(sandbox), flusher.last_report
+
+    answer, at_return, report = asyncio.run(run())
+    assert answer == "ok"
+    assert at_return == expected({0: 3})
+    assert report is not None
+    assert report.pending == 0
+    assert bool(report) is True
+
+
+def test_clients_share_the_budget_and_the_report_names_each(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two clients, one budget too small for either: both are reported, still queued (no
+    spool), in one WARNING line; a client given as a callable is made when the block starts."""
+    made: list[FullStory] = []
+
+    def lazy() -> FullStory:
+        made.append(FullStory(api_key=sandbox.api_key, base_url=sandbox.url, batching=HELD))
+        return made[0]
+
+    with FullStory(api_key=sandbox.api_key, base_url=sandbox.url, batching=HELD) as first:
+        sandbox.set_faults(latency_ms=2000)
+        flusher = flush_on_return(first, lazy, budget=0.1)
+        with caplog.at_level(logging.WARNING, logger="session_analytics"), flusher:
+            first.events.track("A", user={"uid": "u1"})
+            made[0].events.track("B", user={"uid": "u1"})
+        report = flusher.last_report
+        assert report is not None
+        assert [(c.client, c.pending, c.where) for c in report.clients] == [
+            ("FullStory", 1, "still queued"),
+            ("FullStory", 1, "still queued"),
+        ]
+        assert report.budget == 0.1
+        warnings = [r.getMessage() for r in caplog.records if "flush at return" in r.getMessage()]
+        assert len(warnings) == 1
+        assert warnings[0].count("1 still queued") == 2
+        assert sandbox.api_key not in warnings[0]
+        sandbox.set_faults()
+        made[0].close()
+
+
+def test_the_budget_comes_from_the_context_when_it_tells_the_time_left() -> None:
+    class Context:
+        def get_remaining_time_in_millis(self) -> int:
+            return 2500
+
+    flusher = flush_on_return(safety_margin=0.5)
+
+    @flusher
+    def handler(event: Any, context: Any) -> str:
+        return "ok"
+
+    assert handler({}, Context()) == "ok"
+    assert flusher.last_report is not None
+    assert flusher.last_report.budget == pytest.approx(2.0)
+    assert handler({}, None) == "ok"
+    assert flusher.last_report.budget == 10.0  # no context: the default
+
+
+@pytest.mark.parametrize("flushed", [True, False], ids=["with_block", "without"])
+def test_a_script_block_delivers_before_it_ends(
+    sandbox: Sandbox, tmp_path: Path, flushed: bool
+) -> None:
+    """The script stops itself right after its ``with`` block: what arrived by then is what the
+    block sent (the exit hook has not run)."""
+    env = {**sandbox_env(sandbox), "SCRIPT_EVENTS": "5"}
+    if not flushed:
+        env["SCRIPT_FLUSH"] = "0"
+    with subprocess.Popen(
+        [sys.executable, str(SCRIPT)], stdout=subprocess.PIPE, env=env, text=True
+    ) as proc:
+        try:
+            assert proc.stdout is not None
+            ready, _, _ = select.select([proc.stdout], [], [], ANSWER_TIMEOUT_S)
+            assert ready
+            assert proc.stdout.readline() == "after\n"
+            _, status = os.waitpid(proc.pid, os.WUNTRACED)
+            assert os.WIFSTOPPED(status)
+            names = [event["name"] for event in sandbox.events("fullstory")]
+            os.kill(proc.pid, signal.SIGCONT)
+            assert proc.wait(ANSWER_TIMEOUT_S) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    if flushed:
+        assert names == ["Scripted"] * 5
+    else:
+        assert names == []
+        assert len(sandbox.events("fullstory")) == 5  # the exit hook sent them, later
