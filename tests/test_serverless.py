@@ -17,6 +17,7 @@ import os
 import select
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -28,6 +29,7 @@ from typing import IO, Any
 import pytest
 from support import sandbox_env
 
+from session_analytics import smartlook
 from session_analytics.fullstory import AsyncFullStory, BatchingOptions, FullStory
 from session_analytics.sandbox import Sandbox
 from session_analytics.serverless import FlushReport, flush_on_return
@@ -38,12 +40,16 @@ HANDLER = APPS / "lambda_handler.py"
 SCRIPT = APPS / "flush_script.py"
 ANSWER_TIMEOUT_S = 60.0
 # A client that batches: nothing leaves on its own within a test.
-HELD = BatchingOptions(flush_at=100, flush_interval=60.0)
+HELD_FIELDS: dict[str, Any] = {"flush_at": 100, "flush_interval": 60.0}
+HELD = BatchingOptions(**HELD_FIELDS)
 
 
 class CuttableProxy:
-    """A TCP proxy to ``upstream`` whose connections ``cut()`` resets, as an idle connection of a
-    frozen process dies (a load balancer or the server closes it meanwhile)."""
+    """A TCP proxy to ``upstream`` whose connections ``cut()`` ends, as an idle connection of a
+    frozen process dies (a load balancer or the server closes it meanwhile).
+
+    Each socket is read by one thread, which closes it once cut: a socket closed while another
+    thread is still blocked reading it would stay open in the kernel, and end nothing."""
 
     def __init__(self, upstream: str) -> None:
         host, port = upstream.removeprefix("http://").rsplit(":", 1)
@@ -51,7 +57,8 @@ class CuttableProxy:
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
         self._lock = threading.Lock()
-        self._sockets: list[socket.socket] = []
+        self._open: list[socket.socket] = []
+        self._cut: set[socket.socket] = set()
         self.accepted = 0
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -68,28 +75,36 @@ class CuttableProxy:
                 continue
             with self._lock:
                 self.accepted += 1
-                self._sockets += [conn, upstream]
+                self._open += [conn, upstream]
             threading.Thread(target=self._pipe, args=(conn, upstream), daemon=True).start()
             threading.Thread(target=self._pipe, args=(upstream, conn), daemon=True).start()
 
-    @staticmethod
-    def _pipe(source: socket.socket, target: socket.socket) -> None:
+    def _pipe(self, source: socket.socket, target: socket.socket) -> None:
         with contextlib.suppress(OSError):
             while data := source.recv(65536):
                 target.sendall(data)
-            target.shutdown(socket.SHUT_WR)
-
-    def cut(self) -> None:
-        """Reset every connection open now (RST, not a clean close)."""
+            with self._lock:
+                was_cut = source in self._cut
+            if not was_cut:
+                target.shutdown(socket.SHUT_WR)  # pass a clean end on
         with self._lock:
-            sockets, self._sockets = self._sockets, []
+            was_cut = source in self._cut
+        if was_cut:
+            source.close()
+
+    def cut(self, *, reset: bool = True) -> None:
+        """End every connection open now: reset (RST), or closed cleanly (FIN) as a server
+        closes an idle keep-alive connection."""
+        with self._lock:
+            sockets, self._open = self._open, []
+            self._cut.update(sockets)
         for sock in sockets:
             with contextlib.suppress(OSError):
-                sock.setsockopt(
-                    socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
-                )
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
+                if reset:  # closed with no lingering: a reset
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    sock.shutdown(socket.SHUT_RD)  # wakes its reader, which closes it
+                else:
+                    sock.shutdown(socket.SHUT_RDWR)
 
     def close(self) -> None:
         self._listener.close()
@@ -181,13 +196,18 @@ def start(runtimes: list[Runtime], env: dict[str, str], stderr_path: Path) -> Ru
     return runtime
 
 
-@pytest.mark.parametrize("decorated", [True, False], ids=["flush_on_return", "undecorated"])
+@pytest.mark.parametrize(
+    ("decorated", "reset"),
+    [(True, True), (True, False), (False, True)],
+    ids=["flush_on_return-reset", "flush_on_return-closed", "undecorated"],
+)
 def test_every_event_of_an_invocation_is_delivered_before_it_returns(
-    sandbox: Sandbox, tmp_path: Path, runtimes: list[Runtime], decorated: bool
+    sandbox: Sandbox, tmp_path: Path, runtimes: list[Runtime], decorated: bool, reset: bool
 ) -> None:
     """The runtime freezes the process at each return: counted then, each invocation's events
-    are all there, once. Between invocations the connections die (reset while frozen): the
-    next invocation's first events still go out. Without the decorator they are missing."""
+    are all there, once. Between invocations the connections die (reset, or closed by the
+    other end, while frozen): the next invocation's first events still go out. Without the
+    decorator they are missing."""
     proxy = CuttableProxy(sandbox.url)
     env = {**sandbox_env(sandbox), "FULLSTORY_BASE_URL": proxy.url}
     if not decorated:
@@ -200,7 +220,7 @@ def test_every_event_of_an_invocation_is_delivered_before_it_returns(
             answer = runtime.invoke(invocation=invocation, count=count)
             assert answer == {"tracked": count}
             seen_at_return.append(arrived(sandbox))
-            proxy.cut()  # frozen: the idle connections die meanwhile
+            proxy.cut(reset=reset)  # frozen: the idle connections die meanwhile
         runtime.end()
     finally:
         proxy.close()
@@ -340,6 +360,34 @@ def test_the_budget_comes_from_the_context_when_it_tells_the_time_left() -> None
     assert flusher.last_report.budget == pytest.approx(2.0)
     assert handler({}, None) == "ok"
     assert flusher.last_report.budget == 10.0  # no context: the default
+
+
+def test_the_smartlook_module_and_a_fullstory_client_in_one_handler(sandbox: Sandbox) -> None:
+    """The module-level ``smartlook`` calls are a client too: its default client is flushed."""
+    smartlook.init(
+        sandbox.smartlook_key, host=sandbox.url, batching=smartlook.BatchingOptions(**HELD_FIELDS)
+    )
+    try:
+        with FullStory(api_key=sandbox.api_key, base_url=sandbox.url, batching=HELD) as fs:
+            flusher = flush_on_return(fs, smartlook)
+
+            @flusher
+            def handler(event: dict[str, Any], context: Any) -> str:
+                fs.events.track("Ordered", user={"uid": "u1"})
+                smartlook.event(vid="u1", name="ordered")
+                return "ok"
+
+            assert handler({}, None) == "ok"
+            assert [e["name"] for e in sandbox.events("fullstory")] == ["Ordered"]
+            assert [e["name"] for e in sandbox.events("smartlook")] == ["ordered"]
+            report = flusher.last_report
+            assert report is not None
+            assert [(c.client, c.pending) for c in report.clients] == [
+                ("FullStory", 0),
+                ("smartlook", 0),
+            ]
+    finally:
+        smartlook.stop()
 
 
 @pytest.mark.parametrize("flushed", [True, False], ids=["with_block", "without"])

@@ -130,7 +130,10 @@ def _still_pending(client: Any) -> int:
 
 
 def _name(client: Any) -> str:
-    return client.__name__ if isinstance(client, ModuleType) else type(client).__name__
+    """The client's class name ("FullStory"), or "smartlook" for the module."""
+    if isinstance(client, ModuleType):
+        return client.__name__.rsplit(".", 1)[-1]
+    return type(client).__name__
 
 
 def _remaining_budget(context: Any, safety_margin: float) -> float | None:
