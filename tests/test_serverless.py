@@ -287,6 +287,7 @@ def test_a_handler_that_raises_is_flushed_and_its_exception_goes_on(sandbox: San
 
 def test_an_async_handler_is_flushed_before_it_returns(sandbox: Sandbox) -> None:
     async def run() -> tuple[Any, Counter[tuple[int, int]], FlushReport | None]:
+        # The handler's events are there at its return, and the block's at its end.
         async with AsyncFullStory(
             api_key=sandbox.api_key, base_url=sandbox.url, batching=HELD
         ) as fs:
@@ -302,11 +303,14 @@ def test_an_async_handler_is_flushed_before_it_returns(sandbox: Sandbox) -> None
                 return "ok"
 
             answer = await handler({"count": 3}, None)
-            return answer, arrived(sandbox), flusher.last_report
+            at_return = arrived(sandbox)
+            async with flusher:  # an asyncio script's block
+                fs.events.track("Invoked", user={"uid": "u1"}, properties={"invocation": 1, "n": 0})
+            return answer, at_return + arrived(sandbox), flusher.last_report
 
-    answer, at_return, report = asyncio.run(run())
+    answer, seen, report = asyncio.run(run())
     assert answer == "ok"
-    assert at_return == expected({0: 3})
+    assert seen == expected({0: 3}) + expected({0: 3, 1: 1})
     assert report is not None
     assert report.pending == 0
     assert bool(report) is True
@@ -342,6 +346,27 @@ def test_clients_share_the_budget_and_the_report_names_each(
         assert sandbox.api_key not in warnings[0]
         sandbox.set_faults()
         made[0].close()
+
+
+def test_one_flusher_serves_blocks_in_several_threads_at_once(sandbox: Sandbox) -> None:
+    with FullStory(api_key=sandbox.api_key, base_url=sandbox.url, batching=HELD) as fs:
+        flusher = flush_on_return(fs)
+        entered = threading.Barrier(4)
+        seen: list[int] = []
+
+        def work(number: int) -> None:
+            with flusher:
+                fs.events.track("Threaded", user={"uid": "u1"}, properties={"n": number})
+                entered.wait(30)  # every block is open at once
+            seen.append(len(sandbox.events("fullstory")))
+
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert sorted(e["properties"]["n"] for e in sandbox.events("fullstory")) == [0, 1, 2, 3]
+        assert seen == [4, 4, 4, 4]  # each block ended after all four were queued: all sent
 
 
 def test_the_budget_comes_from_the_context_when_it_tells_the_time_left() -> None:

@@ -12,6 +12,7 @@ import inspect
 import logging
 import time
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from types import ModuleType, TracebackType
 from typing import Any, TypeVar
 
@@ -28,6 +29,12 @@ Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 SPOOLED = "spooled"
 QUEUED = "still queued"
+# The ``with`` blocks open in this thread or task, innermost last: one flusher may serve blocks
+# in several threads or tasks at once.
+_open_blocks: ContextVar[tuple[tuple[FlushOnReturn, _Invocation], ...]] = ContextVar(
+    "session_analytics_flush_blocks", default=()
+)
+
 WHERE_SAID = {
     SPOOLED: "will be sent by the next invocation that starts the client",
     QUEUED: "sent by the next flush, lost if the process ends first",
@@ -255,7 +262,6 @@ class FlushOnReturn:
         self.on_left = on_left
         self.context = context
         self.last_report: FlushReport | None = None
-        self._open: list[_Invocation] = []
 
     def __call__(self, handler: Handler) -> Handler:
         if inspect.iscoroutinefunction(handler):
@@ -280,8 +286,20 @@ class FlushOnReturn:
 
         return wrapper  # type: ignore[return-value]
 
+    def _open_block(self) -> None:
+        _open_blocks.set((*_open_blocks.get(), (self, _Invocation(self, None))))
+
+    def _close_block(self) -> _Invocation:
+        blocks = list(_open_blocks.get())
+        for index in range(len(blocks) - 1, -1, -1):
+            if blocks[index][0] is self:
+                invocation = blocks.pop(index)[1]
+                _open_blocks.set(tuple(blocks))
+                return invocation
+        raise RuntimeError("flush_on_return: the block was not entered in this thread or task")
+
     def __enter__(self) -> FlushOnReturn:
-        self._open.append(_Invocation(self, None))
+        self._open_block()
         return self
 
     def __exit__(
@@ -290,10 +308,10 @@ class FlushOnReturn:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._open.pop().flush()
+        self._close_block().flush()
 
     async def __aenter__(self) -> FlushOnReturn:
-        self._open.append(_Invocation(self, None))
+        self._open_block()
         return self
 
     async def __aexit__(
@@ -302,7 +320,7 @@ class FlushOnReturn:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self._open.pop().aflush()
+        await self._close_block().aflush()
 
 
 def _context_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
