@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
-from support import sandbox_env
+from support import Collected, sandbox_env
 
 from session_analytics import smartlook
 from session_analytics.fullstory import AsyncFullStory, BatchingOptions, FullStory
@@ -367,6 +367,33 @@ def test_one_flusher_serves_blocks_in_several_threads_at_once(sandbox: Sandbox) 
             thread.join(60)
         assert sorted(e["properties"]["n"] for e in sandbox.events("fullstory")) == [0, 1, 2, 3]
         assert seen == [4, 4, 4, 4]  # each block ended after all four were queued: all sent
+
+
+def test_events_given_up_on_are_reported_as_handed_to_on_error(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Sends that fail with no time left to retry: nothing is pending, but what went to
+    ``on_error`` during the invocation is said (and the key is not)."""
+    collected = Collected()
+    batching = BatchingOptions(on_error=collected, max_retry_time=0, **HELD_FIELDS)
+    reports: list[FlushReport] = []
+    sandbox.set_faults(error_rate=1.0)
+    with FullStory(api_key=sandbox.api_key, base_url=sandbox.url, batching=batching) as fs:
+
+        @flush_on_return(fs, on_left=reports.append)
+        def handler(event: dict[str, Any], context: Any) -> str:
+            for number in range(2):
+                fs.events.track("Refused", user={"uid": "u1"}, properties={"n": number})
+            return "ok"
+
+        with caplog.at_level(logging.WARNING, logger="session_analytics"):
+            assert handler({}, None) == "ok"
+    assert len(collected.events) == 2
+    [report] = reports
+    assert (report.pending, report.failed) == (0, 2)
+    [line] = [r.getMessage() for r in caplog.records if "flush at return" in r.getMessage()]
+    assert "FullStory: 2 handed to on_error" in line
+    assert sandbox.api_key not in caplog.text
 
 
 def test_the_budget_comes_from_the_context_when_it_tells_the_time_left() -> None:
