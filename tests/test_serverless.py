@@ -286,12 +286,15 @@ def test_a_handler_that_raises_is_flushed_and_its_exception_goes_on(sandbox: San
 
 
 def test_an_async_handler_is_flushed_before_it_returns(sandbox: Sandbox) -> None:
+    """An async client and a sync one (flushed in a thread, while the loop sends the other's)."""
+    sync_fs = FullStory(api_key=sandbox.api_key, base_url=sandbox.url, batching=HELD)
+
     async def run() -> tuple[Any, Counter[tuple[int, int]], FlushReport | None]:
         # The handler's events are there at its return, and the block's at its end.
         async with AsyncFullStory(
             api_key=sandbox.api_key, base_url=sandbox.url, batching=HELD
         ) as fs:
-            flusher = flush_on_return(fs)
+            flusher = flush_on_return(fs, sync_fs)
 
             @flusher
             async def handler(event: dict[str, Any], context: Any) -> str:
@@ -300,6 +303,9 @@ def test_an_async_handler_is_flushed_before_it_returns(sandbox: Sandbox) -> None
                     fs.events.track(
                         "Invoked", user={"uid": "u1"}, properties={"invocation": 0, "n": number}
                     )
+                sync_fs.events.track(
+                    "Invoked", user={"uid": "u1"}, properties={"invocation": 2, "n": 0}
+                )
                 return "ok"
 
             answer = await handler({"count": 3}, None)
@@ -308,12 +314,39 @@ def test_an_async_handler_is_flushed_before_it_returns(sandbox: Sandbox) -> None
                 fs.events.track("Invoked", user={"uid": "u1"}, properties={"invocation": 1, "n": 0})
             return answer, at_return + arrived(sandbox), flusher.last_report
 
-    answer, seen, report = asyncio.run(run())
+    try:
+        answer, seen, report = asyncio.run(run())
+    finally:
+        sync_fs.close()
     assert answer == "ok"
-    assert seen == expected({0: 3}) + expected({0: 3, 1: 1})
+    assert seen == expected({0: 3, 2: 1}) + expected({0: 3, 1: 1, 2: 1})
     assert report is not None
-    assert report.pending == 0
+    assert [(c.client, c.pending) for c in report.clients] == [
+        ("AsyncFullStory", 0),
+        ("FullStory", 0),
+    ]
     assert bool(report) is True
+
+
+def test_a_sync_handler_says_it_cannot_flush_an_async_client(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def run() -> FlushReport | None:
+        async with AsyncFullStory(
+            api_key=sandbox.api_key, base_url=sandbox.url, batching=HELD
+        ) as fs:
+            flusher = flush_on_return(fs)
+            fs.events.track("Queued", user={"uid": "u1"})
+            with caplog.at_level(logging.WARNING, logger="session_analytics"), flusher:
+                pass
+            return flusher.last_report
+
+    report = asyncio.run(run())
+    assert report is not None
+    assert [(c.client, c.pending) for c in report.clients] == [("AsyncFullStory", 1)]
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("AsyncFullStory is an async client" in m for m in messages) == 1
+    assert sum("AsyncFullStory: 1 still queued" in m for m in messages) == 1
 
 
 def test_clients_share_the_budget_and_the_report_names_each(

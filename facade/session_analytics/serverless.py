@@ -29,16 +29,15 @@ Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 SPOOLED = "spooled"
 QUEUED = "still queued"
+WHERE_SAID = {
+    SPOOLED: "will be sent by the next invocation that starts the client",
+    QUEUED: "sent when the process runs again, lost if it ends first",
+}
 # The ``with`` blocks open in this thread or task, innermost last: one flusher may serve blocks
 # in several threads or tasks at once.
 _open_blocks: ContextVar[tuple[tuple[FlushOnReturn, _Invocation], ...]] = ContextVar(
     "session_analytics_flush_blocks", default=()
 )
-
-WHERE_SAID = {
-    SPOOLED: "will be sent by the next invocation that starts the client",
-    QUEUED: "sent by the next flush, lost if the process ends first",
-}
 
 
 @attrs.frozen
@@ -143,6 +142,10 @@ def _name(client: Any) -> str:
     return type(client).__name__
 
 
+def _is_async(client: Any) -> bool:
+    return inspect.iscoroutinefunction(getattr(client, "flush", None))
+
+
 def _remaining_budget(context: Any, safety_margin: float) -> float | None:
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     if not callable(remaining):
@@ -179,45 +182,50 @@ class _Invocation:
     def flush(self) -> FlushReport:
         budget, started = self.budget(), time.monotonic()
         deadline = started + budget
-        for client in self.clients:  # every client starts sending now: they share the budget
-            self._flush_one(client, 0.0)
-        pending = [self._flush_one(client, deadline - time.monotonic()) for client in self.clients]
-        return self._report(pending, budget, started)
-
-    async def aflush(self) -> FlushReport:
-        budget, started = self.budget(), time.monotonic()
-        deadline = started + budget
+        usable = []
         for client in self.clients:
-            await self._aflush_one(client, 0.0)
-        pending = []
-        for client in self.clients:
-            pending.append(await self._aflush_one(client, deadline - time.monotonic()))
-        return self._report(pending, budget, started)
-
-    def _flush_one(self, client: Any, timeout: float) -> int:
-        try:
-            result = client.flush(max(0.0, timeout))
-            if inspect.isawaitable(result):
-                close = getattr(result, "close", None)
-                if close is not None:
-                    close()
+            if _is_async(client):
                 logger.warning(
                     "flush at return: %s is an async client; decorate an async handler "
                     "(or use `async with`) to flush it",
                     _name(client),
                 )
-                return _still_pending(client)
-            return int(result.pending)
+            else:
+                usable.append(client)
+                self._flush_one(client, 0.0)  # every client starts sending now: one budget
+        pending = [
+            self._flush_one(client, deadline - time.monotonic())
+            if client in usable
+            else _still_pending(client)
+            for client in self.clients
+        ]
+        return self._report(pending, budget, started)
+
+    async def aflush(self) -> FlushReport:
+        import asyncio  # loaded already: the handler runs on it
+
+        budget, started = self.budget(), time.monotonic()
+        deadline = started + budget
+
+        async def flush_one(client: Any) -> int:
+            if _is_async(client):
+                return await self._aflush_one(client, deadline - time.monotonic())
+            # A sync client waits in a thread: the loop goes on sending the async ones.
+            return await asyncio.to_thread(self._flush_one, client, deadline - time.monotonic())
+
+        pending = await asyncio.gather(*(flush_one(client) for client in self.clients))
+        return self._report(list(pending), budget, started)
+
+    def _flush_one(self, client: Any, timeout: float) -> int:
+        try:
+            return int(client.flush(max(0.0, timeout)).pending)
         except Exception:
             logger.warning("flush at return: flushing %s failed", _name(client), exc_info=True)
             return _still_pending(client)
 
     async def _aflush_one(self, client: Any, timeout: float) -> int:
         try:
-            result = client.flush(max(0.0, timeout))
-            if inspect.isawaitable(result):
-                result = await result
-            return int(result.pending)
+            return int((await client.flush(max(0.0, timeout))).pending)
         except Exception:
             logger.warning("flush at return: flushing %s failed", _name(client), exc_info=True)
             return _still_pending(client)
