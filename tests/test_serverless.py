@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
-from support import Collected, sandbox_env
+from support import Collected, sandbox_env, wait_until
 
 from session_analytics import smartlook
 from session_analytics.fullstory import AsyncFullStory, BatchingOptions, FullStory
@@ -59,6 +59,7 @@ class CuttableProxy:
         self._lock = threading.Lock()
         self._open: list[socket.socket] = []
         self._cut: set[socket.socket] = set()
+        self._unread: set[socket.socket] = set()  # their reader saw the end and is gone
         self.accepted = 0
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -89,6 +90,8 @@ class CuttableProxy:
                 target.shutdown(socket.SHUT_WR)  # pass a clean end on
         with self._lock:
             was_cut = source in self._cut
+            if not was_cut:
+                self._unread.add(source)  # a later cut() closes it itself
         if was_cut:
             source.close()
 
@@ -98,6 +101,7 @@ class CuttableProxy:
         with self._lock:
             sockets, self._open = self._open, []
             self._cut.update(sockets)
+            unread = [sock for sock in sockets if sock in self._unread]
         for sock in sockets:
             with contextlib.suppress(OSError):
                 if reset:  # closed with no lingering: a reset
@@ -105,6 +109,14 @@ class CuttableProxy:
                     sock.shutdown(socket.SHUT_RD)  # wakes its reader, which closes it
                 else:
                     sock.shutdown(socket.SHUT_RDWR)
+        for sock in unread:
+            sock.close()
+        # Closed (and so reset) by their readers before the frozen process runs again.
+        wait_until(
+            lambda: all(sock.fileno() == -1 for sock in sockets),
+            timeout=10,
+            what="the cut connections to close",
+        )
 
     def close(self) -> None:
         self._listener.close()
