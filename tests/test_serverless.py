@@ -30,6 +30,7 @@ import pytest
 from support import Collected, sandbox_env, wait_until
 
 from session_analytics import smartlook
+from session_analytics.errors import InvalidArgumentError
 from session_analytics.fullstory import AsyncFullStory, BatchingOptions, FullStory
 from session_analytics.sandbox import Sandbox
 from session_analytics.serverless import FlushReport, flush_on_return
@@ -517,3 +518,21 @@ def test_a_script_block_delivers_before_it_ends(
     else:
         assert names == []
         assert len(sandbox.events("fullstory")) == 5  # the exit hook sent them, later
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        ({"budget": -1}, "budget"),
+        ({"budget": float("nan")}, "budget"),
+        ({"budget": True}, "budget"),
+        ({"safety_margin": None}, "safety_margin"),
+        ({"on_left": "print"}, "on_left"),
+    ],
+)
+def test_bad_arguments_are_refused_before_any_handler_runs(
+    arguments: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(InvalidArgumentError) as raised:
+        flush_on_return(**arguments)
+    assert raised.value.field == field

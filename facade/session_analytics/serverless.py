@@ -10,11 +10,12 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import math
 import time
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from types import ModuleType, TracebackType
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import attrs
 
@@ -338,6 +339,25 @@ def _context_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return args[1] if len(args) >= 2 else None
 
 
+def _invalid(field: str, message: str) -> NoReturn:
+    from .errors import InvalidArgumentError  # only a bad argument pays for the errors module
+
+    raise InvalidArgumentError(message, field=field)
+
+
+def _check_seconds(field: str, value: Any, *, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    number = not isinstance(value, bool) and isinstance(value, int | float)
+    if not (number and math.isfinite(value) and value >= 0):
+        _invalid(field, f"{field} must be a number of seconds >= 0")
+
+
+def _check_listener(field: str, value: Any) -> None:
+    if value is not None and not callable(value):
+        _invalid(field, f"{field} must be callable")
+
+
 def flush_on_return(
     *clients: Any,
     budget: float | None = None,
@@ -363,7 +383,14 @@ def flush_on_return(
 
     The flush never raises: the handler's result or exception is what the caller gets. What is
     left is logged in one WARNING line; the last report is ``.last_report``.
+
+    Raises:
+        InvalidArgumentError: a budget or margin that is not a number >= 0, an ``on_left`` that
+            is not callable.
     """
+    _check_seconds("budget", budget, optional=True)
+    _check_seconds("safety_margin", safety_margin)
+    _check_listener("on_left", on_left)
     return FlushOnReturn(
         clients, budget=budget, safety_margin=safety_margin, on_left=on_left, context=context
     )
