@@ -114,6 +114,22 @@ def test_smartlook_import_loads_neither_fullstory_nor_the_cli() -> None:
     assert found == []
 
 
+def test_the_serverless_helper_imports_no_client_and_no_framework() -> None:
+    # A handler module imports it at a cold start: it must cost nothing until a flush.
+    found = run_fresh(
+        """
+        import session_analytics.serverless
+        found = loaded(
+            "httpx", "session_analytics._batching", "session_analytics.fullstory._client",
+            "session_analytics.smartlook", "fullstory_api", "session_analytics.cli", "sqlite3",
+            "asyncio", "django", "flask", "starlette", "celery", "gevent", "opentelemetry",
+        )
+        print(json.dumps([name for name in found if sys.modules[name] is not None]))
+        """
+    )
+    assert found == []
+
+
 def test_lazy_names_are_their_home_modules_objects() -> None:
     result = run_fresh(
         f"""
