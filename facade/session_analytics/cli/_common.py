@@ -138,7 +138,9 @@ def explain(error: BaseException, where: str = "FullStory") -> CommandError:
         )
     if isinstance(last, FSForbiddenError):
         return CommandError(
-            f"{error} (reading and deleting users needs an Architect or Admin key)", EXIT_USAGE
+            f"{error} (the key's level is too low for this: reading and deleting users and "
+            "reading import results need an Architect or Admin key)",
+            EXIT_USAGE,
         )
     if isinstance(last, FSConnectionError | FSTimeoutError | SmartlookConnectionError):
         flag = "--host" if where == "Smartlook" else "--base-url"
