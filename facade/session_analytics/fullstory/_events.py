@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from .. import telemetry
 from .._constants import DEFAULT_IMPORT_JOBS_IN_FLIGHT, MAX_BATCH_ITEMS
 from ..errors import FSError, QuotaWarning
 from . import _inputs
@@ -89,6 +90,8 @@ class _Tracking:
         """
         if user is None and session is None:
             user = user_for_track()
+        if telemetry.event_trace_ids:
+            properties = telemetry.with_trace_ids(properties)
         payload = track_payload(name, user, session, properties, context, timestamp, schema)
         check_size(payload, self._client._batcher)
         accepted: bool = self._client._batcher.enqueue(payload, event_id())
