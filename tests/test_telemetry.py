@@ -29,6 +29,8 @@ from session_analytics import telemetry
 from session_analytics.errors import FSNotFoundError
 from session_analytics.fullstory import AsyncFullStory, BatchingOptions, FullStory
 from session_analytics.sandbox import Sandbox
+from session_analytics.smartlook import BatchingOptions as SmartlookBatching
+from session_analytics.smartlook import Smartlook
 
 EAGER = BatchingOptions(flush_at=1, max_batch_events=1, flush_interval=0.05)
 
@@ -105,6 +107,32 @@ def test_counters_and_queue_depth_follow_the_batcher(
     latencies = otel.points("session_analytics.batcher.send.duration")
     assert latencies["fullstory/delivered"].count == 25
     assert latencies["fullstory/delivered"].sum > 0
+
+
+def test_smartlook_batches_are_counted_apart(otel: Telemetry, sandbox: Sandbox) -> None:
+    fullstory_before = otel.value("session_analytics.batcher.delivered")
+    before = {
+        name: otel.value(f"session_analytics.batcher.{name}", "smartlook")
+        for name in ("delivered", "enqueued")
+    }
+    with Smartlook(
+        sandbox.smartlook_key,
+        host=sandbox.url,
+        batching=SmartlookBatching(flush_at=10, max_batch_events=10, flush_interval=0.05),
+    ) as client:
+        for n in range(30):
+            assert client.event("visitor", "counted", props={"n": n})
+        assert client.flush(timeout=10)
+        assert client.stats().delivered == 30
+        delivered = otel.value("session_analytics.batcher.delivered", "smartlook")
+        enqueued = otel.value("session_analytics.batcher.enqueued", "smartlook")
+        assert delivered - before["delivered"] == 30
+        assert enqueued - before["enqueued"] == 30
+        assert otel.value("session_analytics.batcher.queue_depth", "smartlook") == 0
+        latencies = otel.points("session_analytics.batcher.send.duration")
+        assert latencies["smartlook/delivered"].count == 3
+    assert len(sandbox.events("smartlook")) == 30
+    assert otel.value("session_analytics.batcher.delivered") == fullstory_before
 
 
 def test_a_scripted_error_shows_as_one_retry(
@@ -201,6 +229,27 @@ def test_trace_ids_on_events_inside_a_span_only(
     outside = properties_of("Outside")
     assert "otel_trace_id" not in outside
     assert "otel_span_id" not in outside
+
+
+def test_trace_ids_on_created_events(otel: Telemetry, fs: FullStory, sandbox: Sandbox) -> None:
+    tracer = otel.tracers.get_tracer("test")
+    event = {"name": "Created", "user": {"uid": "c1"}, "properties": {"n": 1}}
+    with tracer.start_as_current_span("request") as span:
+        context = span.get_span_context()
+        fs.events.create(event)
+    fs.events.create({"name": "CreatedOutside", "user": {"uid": "c1"}})
+
+    (inside,) = sandbox.events("fullstory", name="Created")
+    assert inside["properties"]["otel_trace_id"] == format(context.trace_id, "032x")
+    assert inside["properties"]["otel_span_id"] == format(context.span_id, "016x")
+    assert inside["properties"]["n"] == 1
+    assert event["properties"] == {"n": 1}  # the caller's dict is left as it was
+    (outside,) = sandbox.events("fullstory", name="CreatedOutside")
+    assert "otel_trace_id" not in (outside.get("properties") or {})
+    # The create call's own span is the caller's child.
+    create_span = next(s for s in otel.spans() if s.name == "POST /v2/events")
+    assert create_span.parent is not None
+    assert create_span.parent.span_id == context.span_id
 
 
 def test_disabled_again_reports_nothing(otel: Telemetry, fs: FullStory, sandbox: Sandbox) -> None:

@@ -16,7 +16,8 @@ from ._version import __version__
 
 # Read by the batchers once per settled attempt and by every API call: True while enabled.
 active = False
-# Read by track() once per event: add the current span's ids to the event's properties.
+# Read by track() once per event and by events.create(): add the current span's ids to the
+# event's properties.
 event_trace_ids = False
 
 INSTRUMENTATION_NAME = "session_analytics"
@@ -41,8 +42,9 @@ def enable_opentelemetry(
     """Report the batchers' counters, queue depth and send latency as metrics, and each FullStory
     API call as a span, through the given providers (default: the global ones).
 
-    ``event_trace_ids``: ``track()`` adds ``otel_trace_id`` and ``otel_span_id`` to the properties
-    of an event queued inside a valid span, unless the caller set them. Needs opentelemetry-api
+    ``event_trace_ids``: ``track()`` and ``events.create()`` (of an event given as a dict) add
+    ``otel_trace_id`` and ``otel_span_id`` to the properties of an event made inside a valid
+    span, unless the caller set them. Needs opentelemetry-api
     (``pip install 'session-analytics[otel]'``).
     """
     try:
@@ -212,3 +214,15 @@ def with_trace_ids(properties: Any) -> Any:
     added.setdefault(TRACE_ID_PROPERTY, trace.format_trace_id(context.trace_id))
     added.setdefault(SPAN_ID_PROPERTY, trace.format_span_id(context.span_id))
     return added
+
+
+def event_with_trace_ids(event: Any) -> Any:
+    """An ``events.create()`` event given as a dict, with ``with_trace_ids`` applied to its
+    properties; a generated model is sent as it is."""
+    if not isinstance(event, dict):
+        return event
+    properties = event.get("properties")
+    added = with_trace_ids(properties)
+    if added is properties:
+        return event
+    return {**event, "properties": added}

@@ -112,6 +112,8 @@ class Events(_Tracking):
         self, event: EventIn, *, idempotency_key: str | None = None
     ) -> ApiResponse[CreateEventResponse]:
         """Like ``create``, with the HTTP envelope (status, headers, retries, key)."""
+        if telemetry.event_trace_ids:
+            event = telemetry.event_with_trace_ids(event)
         return run_sync(self._client.raw, create_event_call(event, idempotency_key))
 
     def batch_create(
@@ -197,6 +199,8 @@ class AsyncEvents(_Tracking):
         self, event: EventIn, *, idempotency_key: str | None = None
     ) -> ApiResponse[CreateEventResponse]:
         """Like ``create``, with the HTTP envelope (status, headers, retries, key)."""
+        if telemetry.event_trace_ids:
+            event = telemetry.event_with_trace_ids(event)
         return await run_async(self._client.raw, create_event_call(event, idempotency_key))
 
     def batch_create(
