@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import subprocess
+import sys
+import textwrap
 from collections.abc import Iterator
 from typing import Any
 
@@ -284,4 +287,23 @@ def test_path_template_puts_the_arguments_names_back() -> None:
     assert telemetry.path_template("GET /v2/users/batch/j1/errors", {"job_id": "j1"}) == (
         "GET",
         "/v2/users/batch/{job_id}/errors",
+    )
+
+
+def test_enabling_without_opentelemetry_says_what_to_install() -> None:
+    code = textwrap.dedent(
+        """
+        import sys
+        sys.modules["opentelemetry"] = None  # as if opentelemetry-api were not installed
+        from session_analytics import telemetry
+        try:
+            telemetry.enable_opentelemetry()
+        except ImportError as error:
+            print(telemetry.active, error)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == (
+        "False enable_opentelemetry() needs opentelemetry-api: "
+        "pip install 'session-analytics[otel]'"
     )
