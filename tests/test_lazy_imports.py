@@ -38,6 +38,8 @@ NOT_AT_IMPORT = [
     "flask",
     "starlette",
     "fastapi",
+    # OpenTelemetry: only enable_opentelemetry() imports it.
+    "opentelemetry",
 ]
 LAZY = {
     "models": "fullstory_api.models",
@@ -289,3 +291,22 @@ def test_each_integration_imports_its_own_framework_only(
         """
     )
     assert sorted({name.split(".")[0] for name in found}) == frameworks
+
+
+def test_telemetry_off_imports_no_opentelemetry(sandbox: Sandbox) -> None:
+    # Installed (the dev tools pin it) but not enabled: a client that queues events, sends
+    # them and calls the API never imports opentelemetry, nor does importing the switch.
+    found = run_fresh(
+        """
+        from session_analytics import telemetry
+        from session_analytics.fullstory import FullStory
+        with FullStory(api_key=sys.argv[1], base_url=sys.argv[2]) as fs:
+            fs.users.create({"uid": "lazy-otel"})
+            fs.events.track("Lazy", user={"uid": "lazy-otel"})
+            delivered = fs.flush(timeout=10)
+        print(json.dumps([bool(delivered), telemetry.active, loaded("opentelemetry")]))
+        """,
+        sandbox.api_key,
+        sandbox.url,
+    )
+    assert found == [True, False, []]

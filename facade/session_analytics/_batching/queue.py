@@ -21,6 +21,7 @@ from collections import deque
 
 import attrs
 
+from .. import telemetry
 from .._retry import RetryPolicy
 from .backlog import SpoolBacklog
 from .clock import Clock
@@ -302,6 +303,8 @@ class Core(SpoolBacklog):
     def next_step(self, batch: Batch, outcome: SendOutcome, deduplicates: bool) -> float | None:
         """Record an outcome: None when the batch is settled, else seconds until its retry."""
         now = self.now()
+        if telemetry.active:
+            telemetry.record_send(self.name, now - batch.sent_at, isinstance(outcome, Delivered))
         if isinstance(outcome, Delivered):  # the common case: one lock for all of it
             self._unspool(batch, delivered=True)  # off the disk before flush() sees it settled
             with self.lock:

@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 import attrs
 import httpx
 
+from .. import telemetry
 from .._constants import IDEMPOTENCY_HEADER
 from .._outcome import Failure, describe, is_delivered, judge_exception, judge_status
 from .._transport import CallScope, call_scope
@@ -67,7 +68,25 @@ class Call(Generic[T]):
 
 
 def run_sync(raw: Any, call: Call[T]) -> ApiResponse[T]:
-    """Do the call; raise the FSError its outcome maps to."""
+    """Do the call; raise the FSError its outcome maps to. A span when telemetry is on."""
+    if not telemetry.active:
+        return _run_sync(raw, call)
+    with telemetry.api_call_span("fullstory", call.what, call.kwargs) as span:
+        answer = _run_sync(raw, call)
+        telemetry.call_answered(span, answer.http_status_code, answer.retries_taken)
+        return answer
+
+
+async def run_async(raw: Any, call: Call[T]) -> ApiResponse[T]:
+    if not telemetry.active:
+        return await _run_async(raw, call)
+    with telemetry.api_call_span("fullstory", call.what, call.kwargs) as span:
+        answer = await _run_async(raw, call)
+        telemetry.call_answered(span, answer.http_status_code, answer.retries_taken)
+        return answer
+
+
+def _run_sync(raw: Any, call: Call[T]) -> ApiResponse[T]:
     with call_scope(
         call.max_retries, retry_unless_maybe_processed=call.retry_unless_maybe_processed
     ) as scope:
@@ -78,7 +97,7 @@ def run_sync(raw: Any, call: Call[T]) -> ApiResponse[T]:
     return _telling_maybe_processed(scope, result_from_response, call, response)
 
 
-async def run_async(raw: Any, call: Call[T]) -> ApiResponse[T]:
+async def _run_async(raw: Any, call: Call[T]) -> ApiResponse[T]:
     with call_scope(
         call.max_retries, retry_unless_maybe_processed=call.retry_unless_maybe_processed
     ) as scope:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from .. import telemetry
 from .._constants import DEFAULT_IMPORT_JOBS_IN_FLIGHT, MAX_BATCH_ITEMS
 from ..errors import FSError, QuotaWarning
 from . import _inputs
@@ -89,6 +90,8 @@ class _Tracking:
         """
         if user is None and session is None:
             user = user_for_track()
+        if telemetry.event_trace_ids:
+            properties = telemetry.with_trace_ids(properties)
         payload = track_payload(name, user, session, properties, context, timestamp, schema)
         check_size(payload, self._client._batcher)
         accepted: bool = self._client._batcher.enqueue(payload, event_id())
@@ -109,6 +112,8 @@ class Events(_Tracking):
         self, event: EventIn, *, idempotency_key: str | None = None
     ) -> ApiResponse[CreateEventResponse]:
         """Like ``create``, with the HTTP envelope (status, headers, retries, key)."""
+        if telemetry.event_trace_ids:
+            event = telemetry.event_with_trace_ids(event)
         return run_sync(self._client.raw, create_event_call(event, idempotency_key))
 
     def batch_create(
@@ -194,6 +199,8 @@ class AsyncEvents(_Tracking):
         self, event: EventIn, *, idempotency_key: str | None = None
     ) -> ApiResponse[CreateEventResponse]:
         """Like ``create``, with the HTTP envelope (status, headers, retries, key)."""
+        if telemetry.event_trace_ids:
+            event = telemetry.event_with_trace_ids(event)
         return await run_async(self._client.raw, create_event_call(event, idempotency_key))
 
     def batch_create(
