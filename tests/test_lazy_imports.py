@@ -38,6 +38,7 @@ NOT_AT_IMPORT = [
     "flask",
     "starlette",
     "fastapi",
+    "celery",
 ]
 LAZY = {
     "models": "fullstory_api.models",
@@ -289,3 +290,16 @@ def test_each_integration_imports_its_own_framework_only(
         """
     )
     assert sorted({name.split(".")[0] for name in found}) == frameworks
+
+
+def test_the_celery_integration_imports_what_celery_itself_does() -> None:
+    # kombu (under Celery) imports part of Django when Django is installed: not the SDK's doing.
+    code = """
+        import MODULE
+        found = loaded("django", "flask", "starlette", "fastapi", "celery")
+        print(json.dumps(sorted({name.split(".")[0] for name in found})))
+        """
+    by_celery = run_fresh(code.replace("MODULE", "celery.signals"))
+    assert "celery" in by_celery
+    by_integration = run_fresh(code.replace("MODULE", "session_analytics.integrations.celery"))
+    assert by_integration == by_celery
