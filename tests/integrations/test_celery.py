@@ -7,6 +7,7 @@ delivers what the batcher still held.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 from apps.celery_app import TASK_NAME, make_app
 from celery import Celery
+from celery.contrib.testing.worker import start_worker as worker_thread
 from integrations.real_servers import APPS, server_env
 from support import wait_until
 
@@ -184,3 +186,30 @@ def test_without_the_integration_the_worker_tracks_for_nobody(
     )
     assert worker.stop() == 0
     assert {uid for uid, _, _ in events} == {None}
+
+
+def test_a_bad_user_header_runs_the_task_for_nobody_and_says_so(
+    sandbox: Sandbox,
+    producer: Celery,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setenv("FULLSTORY_API_KEY", sandbox.api_key)  # the client the task makes
+    monkeypatch.setenv("FULLSTORY_BASE_URL", sandbox.url)
+    bad = {session_analytics.USER_HEADER: {"uid": ""}}
+    producer.tasks[TASK_NAME].apply_async(("inv-bad",), headers=bad)
+    # The worker's logging setup takes over the root logger: the warning is caught at its own
+    # logger, and the worker's level lets warnings through.
+    integration_logger = logging.getLogger("session_analytics.integrations")
+    integration_logger.addHandler(caplog.handler)
+    root = logging.getLogger()
+    root_handlers, root_level = list(root.handlers), root.level
+    try:
+        with worker_thread(producer, pool="solo", loglevel="WARNING", perform_ping_check=False):
+            wait_until(lambda: "bad session_analytics_user" in caplog.text, timeout=60)
+    finally:
+        integration_logger.removeHandler(caplog.handler)
+        root.handlers[:], root.level = root_handlers, root_level
+        assert session_analytics.close(timeout=30)
+    assert delivered(sandbox) == [(None, "inv-bad", os.getpid())]
+    assert "carries a bad session_analytics_user header" in caplog.text
