@@ -34,9 +34,9 @@ EXIT_DEADLINE_S = 90.0  # a worker that has not ended by then hangs: killed, the
 class Worker:
     """One ``celery worker`` process of tests/apps/celery_app.py."""
 
-    def __init__(self, pool: str, env: dict[str, str], log: Path) -> None:
+    def __init__(self, pool: str, env: dict[str, str], log: Path, options: list[str]) -> None:
         self.log = log
-        command = [sys.executable, "-m", "celery", "-A", "celery_app", "worker"]
+        command = [sys.executable, "-m", "celery", "-A", "celery_app", "worker", *options]
         command += [f"--pool={pool}", "--loglevel=INFO"]
         command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
         if pool == "prefork":
@@ -87,13 +87,14 @@ def producer(broker_dir: Path) -> Iterator[Celery]:
 
 @pytest.fixture
 def start_worker(sandbox: Sandbox, broker_dir: Path) -> Iterator[Any]:
-    """``start_worker(pool, **env)`` starts a worker; any left running is killed at the end."""
+    """``start_worker(pool, *options, **env)`` starts a worker; any left running is killed at
+    the end."""
     started: list[Worker] = []
 
-    def start(pool: str, **extra: str) -> Worker:
+    def start(pool: str, *options: str, **extra: str) -> Worker:
         env = server_env(sandbox, CELERY_BROKER_DIR=str(broker_dir), **extra)
         env["PYTHONPATH"] = os.pathsep.join([str(APPS), env.get("PYTHONPATH", "")])
-        worker = Worker(pool, env, broker_dir / f"worker-{len(started)}.log")
+        worker = Worker(pool, env, broker_dir / f"worker-{len(started)}.log", list(options))
         started.append(worker)
         return worker
 
@@ -170,6 +171,27 @@ def test_a_real_worker_tracks_for_the_producer_user_and_delivers_each_event_once
     else:
         assert pids == {worker.process.pid}
     assert "not delivered" not in worker.text()
+
+
+def test_a_pool_child_replaced_after_its_tasks_delivers_them_as_it_ends(
+    sandbox: Sandbox, producer: Celery, start_worker: Any
+) -> None:
+    # Each child runs one task and is replaced: its held event is sent by its own drain, while
+    # the worker goes on; each child's client is its own.
+    send_invoices(producer)
+    worker = start_worker("prefork", "--max-tasks-per-child=1", HOLD_EVENTS="1")
+    worker.wait_succeeded(TASKS)
+    events = wait_until(
+        lambda: len(delivered(sandbox)) >= TASKS and delivered(sandbox),
+        timeout=60,
+        what=f"{TASKS} events at the sandbox before the worker stops",
+    )
+    assert worker.stop() == 0
+    assert delivered(sandbox) == events
+    assert [(uid, invoice) for uid, invoice, _ in events] == [
+        (f"user-{number}", f"inv-{number}") for number in range(TASKS)
+    ]
+    assert len({pid for _, _, pid in events}) == TASKS
 
 
 def test_without_the_integration_the_worker_tracks_for_nobody(
