@@ -28,11 +28,13 @@ def make_client() -> FullStory:
 def make_app(broker_dir: str | os.PathLike[str]) -> Celery:
     """An app whose broker is the folder ``broker_dir`` (its messages/ folder must exist)."""
     messages = str(Path(broker_dir) / "messages")
+    control = Path(broker_dir) / "control"  # kombu's broadcast folder: "control/" of the cwd else
     app = Celery("billing", broker="filesystem://")
     app.conf.update(
         broker_transport_options={
             "data_folder_in": messages,
             "data_folder_out": messages,
+            "control_folder": str(control),
             "store_processed": False,
             "polling_interval": 0.1,
         },

@@ -235,3 +235,19 @@ def test_a_bad_user_header_runs_the_task_for_nobody_and_says_so(
         assert session_analytics.close(timeout=30)
     assert delivered(sandbox) == [(None, "inv-bad", os.getpid())]
     assert "carries a bad session_analytics_user header" in caplog.text
+
+
+def test_an_eager_task_runs_for_the_caller_user(
+    sandbox: Sandbox, producer: Celery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # task_always_eager (tests, scripts): the task runs in the caller's own context.
+    monkeypatch.setenv("FULLSTORY_API_KEY", sandbox.api_key)
+    monkeypatch.setenv("FULLSTORY_BASE_URL", sandbox.url)
+    producer.conf.task_always_eager = True
+    try:
+        with fullstory.identify(uid="eve"):
+            producer.tasks[TASK_NAME].delay("inv-eager")
+            assert fullstory.current_user() == {"uid": "eve"}
+    finally:
+        assert session_analytics.close(timeout=30)
+    assert delivered(sandbox) == [("eve", "inv-eager", os.getpid())]
