@@ -52,7 +52,10 @@ def make_app(broker_dir: str | os.PathLike[str]) -> Celery:
         )
 
     if os.environ.get("SESSION_ANALYTICS_SETUP") != "0":
-        session_analytics.setup(app, fullstory=make_client)
+        # CLIENT_BEFORE_FORK=1: the client is made now, in the worker's main process, and each
+        # prefork child inherits it (it starts afresh there); else each child makes its own.
+        given = make_client() if os.environ.get("CLIENT_BEFORE_FORK") == "1" else make_client
+        session_analytics.setup(app, fullstory=given)
     return app
 
 

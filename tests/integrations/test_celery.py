@@ -144,15 +144,32 @@ def test_the_producer_puts_its_user_in_the_task_headers(producer: Celery, broker
 
 
 @pytest.mark.parametrize(
-    ("pool", "hold"),
-    [("prefork", False), ("prefork", True), ("solo", True)],
-    ids=["prefork", "prefork-held-until-shutdown", "solo-held-until-shutdown"],
+    ("pool", "hold", "before_fork"),
+    [
+        ("prefork", False, False),
+        ("prefork", True, False),
+        ("prefork", True, True),
+        ("solo", True, False),
+    ],
+    ids=[
+        "prefork",
+        "prefork-held-until-shutdown",
+        "prefork-client-made-before-fork",
+        "solo-held-until-shutdown",
+    ],
 )
 def test_a_real_worker_tracks_for_the_producer_user_and_delivers_each_event_once(
-    sandbox: Sandbox, producer: Celery, start_worker: Any, pool: str, hold: bool
+    sandbox: Sandbox,
+    producer: Celery,
+    start_worker: Any,
+    pool: str,
+    hold: bool,
+    before_fork: bool,
 ) -> None:
     send_invoices(producer)
-    worker = start_worker(pool, HOLD_EVENTS="1" if hold else "0")
+    worker = start_worker(
+        pool, HOLD_EVENTS="1" if hold else "0", CLIENT_BEFORE_FORK="1" if before_fork else "0"
+    )
     worker.wait_succeeded(TASKS)
     if hold:  # nothing is sent before the drain: what arrives below, the shutdown delivered
         assert delivered(sandbox) == []
