@@ -40,6 +40,7 @@ NOT_AT_IMPORT = [
     "fastapi",
     # OpenTelemetry: only enable_opentelemetry() imports it.
     "opentelemetry",
+    "celery",
 ]
 LAZY = {
     "models": "fullstory_api.models",
@@ -310,3 +311,16 @@ def test_telemetry_off_imports_no_opentelemetry(sandbox: Sandbox) -> None:
         sandbox.url,
     )
     assert found == [True, False, []]
+
+
+def test_the_celery_integration_imports_what_celery_itself_does() -> None:
+    # kombu (under Celery) imports part of Django when Django is installed: not the SDK's doing.
+    code = """
+        import MODULE
+        found = loaded("django", "flask", "starlette", "fastapi", "celery")
+        print(json.dumps(sorted({name.split(".")[0] for name in found})))
+        """
+    by_celery = run_fresh(code.replace("MODULE", "celery.signals"))
+    assert "celery" in by_celery
+    by_integration = run_fresh(code.replace("MODULE", "session_analytics.integrations.celery"))
+    assert by_integration == by_celery
