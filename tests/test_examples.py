@@ -4,7 +4,10 @@
 - examples/quickstart.py runs against the `sandbox` fixture, in its sandbox mode and in its
   "real APIs" mode (the sandbox standing in for FullStory and Smartlook), and refuses to run
   with nothing configured;
-- examples/fastapi_app.py is driven in-process through its lifespan;
+- examples/fastapi_app.py is driven in-process through its lifespan (Starlette's TestClient);
+- examples/flask_app.py is driven by Flask's test client;
+- examples/django_app.py is driven by Django's test client in a subprocess (its settings stay
+  out of the test process);
 - examples/import_users_csv.py imports CSV files as a subprocess;
 - examples/test_with_sandbox.py passes under pytest.
 
@@ -23,16 +26,22 @@ import socket
 import subprocess
 import sys
 import uuid
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import httpx
 import pytest
+from starlette.exceptions import StarletteDeprecationWarning
 
 from session_analytics import fullstory
 from session_analytics.sandbox import Sandbox
+
+# Starlette's test client warns that it will move to another HTTP library; it works with httpx.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
+    from starlette.testclient import TestClient
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -148,11 +157,6 @@ def good_user(i: int) -> dict[str, str]:
         "email": f"user{i}@example.com",
         "plan": "pro" if i % 2 else "free",
     }
-
-
-@pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 # ---- make demo ------------------------------------------------------------------------------
@@ -285,19 +289,22 @@ def fastapi_example(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterat
 
 
 def order(i: int) -> dict[str, Any]:
-    return {"order_id": f"order-{i}", "user_id": f"customer-{i % 5}", "total": 10.5 + i}
+    return {"order_id": f"order-{i}", "total": 10.5 + i}
 
 
-@pytest.mark.anyio
-async def test_fastapi_app_tracks_every_order(
-    fastapi_example: ModuleType, sandbox: Sandbox
-) -> None:
-    app = fastapi_example.app
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            responses = [await client.post("/orders", json=order(i)) for i in range(50)]
-            tracking = await client.get("/tracking")
+def customer(i: int) -> str:
+    return f"customer-{i % 5}"
+
+
+def test_fastapi_app_tracks_every_order(fastapi_example: ModuleType, sandbox: Sandbox) -> None:
+    """Each order is tracked for the X-User-Id of its request; the lifespan shutdown, which the
+    middleware runs, delivered everything that was still queued."""
+    with TestClient(fastapi_example.app) as http:  # startup, the requests, then the shutdown
+        responses = [
+            http.post("/orders", json=order(i), headers={"X-User-Id": customer(i)})
+            for i in range(50)
+        ]
+        tracking = http.get("/tracking")
 
     assert [r.status_code for r in responses] == [200] * 50
     assert [r.json() for r in responses] == [
@@ -307,32 +314,102 @@ async def test_fastapi_app_tracks_every_order(
     assert tracking.json()["enqueued"] == 50
     assert tracking.json()["failed"] == 0
 
-    # aclose() on shutdown delivered everything that was still queued.
     events = sandbox.events("fullstory")
     assert len(events) == 50
     assert {e["name"] for e in events} == {"Order Placed"}
     received = sorted(
         (e["user"]["uid"], e["properties"]["order_id"], e["properties"]["total"]) for e in events
     )
-    expected = sorted((o["user_id"], o["order_id"], o["total"]) for o in map(order, range(50)))
+    expected = sorted((customer(i), order(i)["order_id"], order(i)["total"]) for i in range(50))
     assert received == expected
     assert {e["integration_source"] for e in events} == {"fastapi-example"}
 
 
-@pytest.mark.anyio
-async def test_fastapi_app_rejects_a_bad_order_without_tracking(
+def test_fastapi_app_rejects_a_bad_order_without_tracking(
     fastapi_example: ModuleType, sandbox: Sandbox
 ) -> None:
-    app = fastapi_example.app
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            rejected = await client.post("/orders", json={"order_id": "x", "user_id": "u"})
-            tracking = (await client.get("/tracking")).json()
+    with TestClient(fastapi_example.app) as http:
+        rejected = http.post("/orders", json={"order_id": "x"}, headers={"X-User-Id": "u"})
+        tracking = http.get("/tracking").json()
 
     assert rejected.status_code == 422
     assert tracking == {"enqueued": 0, "delivered": 0, "failed": 0}
     assert sandbox.events("fullstory") == []
+
+
+# ---- the Flask app --------------------------------------------------------------------------
+
+
+def tracked_for_users(sandbox: Sandbox) -> list[tuple[str, str, str]]:
+    """(name, uid, order_id) of each FullStory event the sandbox holds, sorted."""
+    return sorted(
+        (e["name"], e["user"]["uid"], e["properties"]["order_id"])
+        for e in sandbox.events("fullstory")
+    )
+
+
+@pytest.fixture
+def flask_example() -> Iterator[ModuleType]:
+    yield from load_example("flask_app")
+
+
+def test_flask_app_tracks_for_the_user_of_each_request(
+    flask_example: ModuleType, sandbox: Sandbox
+) -> None:
+    app = flask_example.create_app(
+        {"FULLSTORY_API_KEY": sandbox.api_key, "FULLSTORY_BASE_URL": sandbox.url}
+    )
+    http = app.test_client()
+    shipped = http.post("/orders/o-1/ship", headers={"X-User-Id": "user-42"})
+    refunded = http.post("/orders/o-2/refund", headers={"X-User-Id": "user-7"})
+    assert (shipped.status_code, shipped.get_json()) == (200, {"shipped": "o-1"})
+    assert (refunded.status_code, refunded.get_json()) == (200, {"refunded": "o-2"})
+    with app.app_context():
+        assert flask_example.client().flush(timeout=30)  # in a server, the exit drain does this
+
+    assert tracked_for_users(sandbox) == [
+        ("Order Refunded", "user-7", "o-2"),
+        ("Order Shipped", "user-42", "o-1"),
+    ]
+
+
+# ---- the Django project ---------------------------------------------------------------------
+
+# Run in a subprocess, so that the example's settings stay out of the test process.
+DJANGO_DRIVER = """
+import django
+from django.test import Client
+
+django.setup()
+from session_analytics.integrations import django as analytics
+
+http = Client()
+for path, user in (("/orders/o-1/ship", "user-42"), ("/orders/o-2/refund", "user-7")):
+    response = http.post(path, headers={"X-User-Id": user})
+    print(response.status_code, response.content.decode())
+print("pending", analytics.close(timeout=30).pending)
+"""
+
+
+def test_django_app_tracks_for_the_user_of_each_request(sandbox: Sandbox) -> None:
+    env = clean_env(
+        FULLSTORY_API_KEY=sandbox.api_key,
+        FULLSTORY_BASE_URL=sandbox.url,
+        DJANGO_SETTINGS_MODULE="examples.django_app",
+        PYTHONPATH=str(ROOT),
+    )
+    result = run_python("-c", DJANGO_DRIVER, env=env)
+
+    assert result.returncode == 0, explain(result)
+    assert lines_of(result.stdout) == [
+        '200 {"shipped": "o-1"}',
+        '200 {"refunded": "o-2"}',
+        "pending 0",
+    ], explain(result)
+    assert tracked_for_users(sandbox) == [
+        ("Order Refunded", "user-7", "o-2"),
+        ("Order Shipped", "user-42", "o-1"),
+    ]
 
 
 # ---- the CSV import job ---------------------------------------------------------------------
