@@ -1,0 +1,89 @@
+"""Pre-fork servers: a client made in the parent before the fork and used in every child.
+
+- The Flask integration app under real ``gunicorn --preload -w 3`` (sync and gthread workers):
+  its client is made in the master, every worker tracks with its copy; after SIGTERM to the
+  master every event arrives once, with its request's user, and the master exits.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from integrations.real_servers import free_port, server_env, wait_delivered
+
+from session_analytics.sandbox import Sandbox
+
+REQUESTS = 120
+DRIVERS = 6  # client threads: requests in parallel reach several workers
+
+
+def drive(url: str, count: int) -> Counter[int]:
+    """``count`` requests ``/track/prefork-<n>`` as user ``u<n>``, from DRIVERS threads; returns
+    how many each worker process answered (all must be answered 200)."""
+    errors: list[str] = []
+    workers: Counter[int] = Counter()
+
+    def send(numbers: range) -> None:
+        with httpx.Client(base_url=url, timeout=30) as http:
+            for number in numbers:
+                response = http.get(f"/track/prefork-{number}", headers={"X-User": f"u{number}"})
+                if response.status_code != 200 or response.json() != {
+                    "user": {"uid": f"u{number}"}
+                }:
+                    errors.append(f"{number}: {response.status_code} {response.text}")
+            # a new connection per probe: with keep-alive one worker would answer them all
+            for _ in range(3):
+                with httpx.Client(base_url=url, timeout=30) as probe:
+                    workers[probe.get("/whoami").json()["worker"]] += 1
+
+    threads = [
+        threading.Thread(target=send, args=(range(k, count, DRIVERS),)) for k in range(DRIVERS)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors[:10]
+    return workers
+
+
+def gunicorn(app: str, port: int, worker: list[str]) -> list[str]:
+    return [sys.executable, "-m", "gunicorn", app, "--preload", "-w", "3", *worker,
+            "-b", f"127.0.0.1:{port}", "--graceful-timeout", "60"]  # fmt: skip
+
+
+def assert_each_once(sandbox: Sandbox, count: int, log: str) -> None:
+    arrived = wait_delivered(sandbox, count)
+    expected = Counter({(f"prefork-{n}", f"u{n}"): 1 for n in range(count)})
+    missing = expected - arrived
+    assert not missing, f"{len(missing)} lost, e.g. {list(missing)[:5]}\n{log}"
+    assert arrived == expected, f"arrived more than once: {list(arrived - expected)[:5]}"
+
+
+@pytest.mark.parametrize(
+    "worker",
+    [["-k", "sync"], ["-k", "gthread", "--threads", "4"]],
+    ids=["sync", "gthread"],
+)
+def test_flask_under_gunicorn_preload_delivers_every_event_once(
+    sandbox: Sandbox, real_server: Any, tmp_path: Path, worker: list[str]
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    # HOLD_EVENTS=1: each worker sends nothing before its exit drain (at SIGTERM)
+    server = real_server(gunicorn("prefork_flask_app:app", port, worker),
+                         server_env(sandbox, HOLD_EVENTS="1"))  # fmt: skip
+    server.wait_ready(url)
+    made_in = httpx.get(f"{url}/whoami", timeout=30).json()["client_made_in"]
+    workers = drive(url, REQUESTS)
+    assert made_in not in workers, "the client was not made in the master (no preload?)"
+    assert made_in == server.process.pid, server.text()
+    assert sandbox.events("fullstory") == [], "events were sent before the drain"
+    assert server.stop() == 0, server.text()
+    assert_each_once(sandbox, REQUESTS, server.text())
