@@ -3,6 +3,9 @@
 - The Flask integration app under real ``gunicorn --preload -w 3`` (sync and gthread workers):
   its client is made in the master, every worker tracks with its copy; after SIGTERM to the
   master every event arrives once, with its request's user, and the master exits.
+- The ASGI middleware under gunicorn ``--preload`` with uvicorn workers, its client (a
+  ``FullStory`` or an ``AsyncFullStory``) made in the master: the same, with async endpoints
+  (and sync ones, run on the thread pool, for the ``FullStory``).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +27,17 @@ REQUESTS = 120
 DRIVERS = 6  # client threads: requests in parallel reach several workers
 
 
-def drive(url: str, count: int) -> Counter[int]:
-    """``count`` requests ``/track/prefork-<n>`` as user ``u<n>``, from DRIVERS threads; returns
-    how many each worker process answered (all must be answered 200)."""
+def drive(url: str, count: int, path: Callable[[int], str]) -> Counter[int]:
+    """``count`` requests ``path(n)`` (which tracks ``prefork-<n>``) as user ``u<n>``, from
+    DRIVERS threads; returns how many ``/whoami`` probes each worker process answered (every
+    request must be answered 200 with its user)."""
     errors: list[str] = []
     workers: Counter[int] = Counter()
 
     def send(numbers: range) -> None:
         with httpx.Client(base_url=url, timeout=30) as http:
             for number in numbers:
-                response = http.get(f"/track/prefork-{number}", headers={"X-User": f"u{number}"})
+                response = http.get(path(number), headers={"X-User": f"u{number}"})
                 if response.status_code != 200 or response.json() != {
                     "user": {"uid": f"u{number}"}
                 }:
@@ -81,7 +86,28 @@ def test_flask_under_gunicorn_preload_delivers_every_event_once(
                          server_env(sandbox, HOLD_EVENTS="1"))  # fmt: skip
     server.wait_ready(url)
     made_in = httpx.get(f"{url}/whoami", timeout=30).json()["client_made_in"]
-    workers = drive(url, REQUESTS)
+    workers = drive(url, REQUESTS, lambda n: f"/track/prefork-{n}")
+    assert made_in not in workers, "the client was not made in the master (no preload?)"
+    assert made_in == server.process.pid, server.text()
+    assert sandbox.events("fullstory") == [], "events were sent before the drain"
+    assert server.stop() == 0, server.text()
+    assert_each_once(sandbox, REQUESTS, server.text())
+
+
+@pytest.mark.parametrize("async_client", [False, True], ids=["FullStory", "AsyncFullStory"])
+def test_asgi_under_gunicorn_preload_with_uvicorn_workers_delivers_every_event_once(
+    sandbox: Sandbox, real_server: Any, async_client: bool
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = server_env(sandbox, PREFORK_ASYNC_CLIENT="1" if async_client else "0")
+    command = gunicorn("prefork_asgi_app:app", port, ["-k", "uvicorn.workers.UvicornWorker"])
+    server = real_server(command, env)
+    server.wait_ready(url)
+    made_in = httpx.get(f"{url}/whoami", timeout=30).json()["client_made_in"]
+    # an AsyncFullStory queues from coroutines only: its requests all go to async endpoints
+    kinds = ("async", "async") if async_client else ("sync", "async")
+    workers = drive(url, REQUESTS, lambda n: f"/{kinds[n % 2]}/prefork-{n}")
     assert made_in not in workers, "the client was not made in the master (no preload?)"
     assert made_in == server.process.pid, server.text()
     assert sandbox.events("fullstory") == [], "events were sent before the drain"
