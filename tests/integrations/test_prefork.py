@@ -6,10 +6,15 @@
 - The ASGI middleware under gunicorn ``--preload`` with uvicorn workers, its client (a
   ``FullStory`` or an ``AsyncFullStory``) made in the master: the same, with async endpoints
   (and sync ones, run on the thread pool, for the ``FullStory``).
+- A multiprocessing pool (fork start method) whose workers track with a client made in the
+  parent, which had queued events of its own before the fork: after ``close()``/``join()`` and
+  the parent's ``close()`` every event arrives once (none of the parent's copied into a child),
+  with workers that live for the whole map or are replaced after each task.
 """
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import threading
 from collections import Counter
@@ -113,3 +118,52 @@ def test_asgi_under_gunicorn_preload_with_uvicorn_workers_delivers_every_event_o
     assert sandbox.events("fullstory") == [], "events were sent before the drain"
     assert server.stop() == 0, server.text()
     assert_each_once(sandbox, REQUESTS, server.text())
+
+
+POOL_SCRIPT = """
+import multiprocessing, sys
+from session_analytics import fullstory
+
+url, key, per_child, tasks = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+held = fullstory.BatchingOptions(flush_interval=3600)  # sent only by a drain
+client = fullstory.FullStory(api_key=key, base_url=url, batching=held)
+for n in range(10):  # queued in the parent before the fork: each child inherits the queue
+    client.events.track(f"parent-{n}", user={"uid": f"p{n}"})
+
+
+def work(n):
+    client.events.track(f"prefork-{n}", user={"uid": f"u{n}"})
+    return n
+
+
+if __name__ == "__main__":
+    context = multiprocessing.get_context("fork")
+    maxtasks = None if per_child == "all" else 1
+    with context.Pool(3, maxtasksperchild=maxtasks) as pool:
+        assert sorted(pool.map(work, range(tasks), chunksize=1)) == list(range(tasks))
+        pool.close()
+        pool.join()
+    client.close()
+    print("done", flush=True)
+"""
+
+
+@pytest.mark.parametrize("per_child", ["all", "one"], ids=["long-lived", "maxtasksperchild-1"])
+def test_a_fork_pool_using_the_parents_client_delivers_every_event_once(
+    sandbox: Sandbox, per_child: str
+) -> None:
+    tasks = 60
+    command = [sys.executable, "-c", POOL_SCRIPT, sandbox.url, sandbox.api_key, per_child,
+               str(tasks)]  # fmt: skip
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    except subprocess.TimeoutExpired as expired:  # run() killed it
+        pytest.fail(f"the pool hung: {expired.stderr!r}")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "done\n", done.stderr
+    expected = Counter({(f"prefork-{n}", f"u{n}"): 1 for n in range(tasks)})
+    expected.update({(f"parent-{n}", f"p{n}"): 1 for n in range(10)})
+    arrived = wait_delivered(sandbox, tasks + 10)
+    missing = expected - arrived
+    assert not missing, f"{len(missing)} lost, e.g. {list(missing)[:5]}\n{done.stderr}"
+    assert arrived == expected, f"arrived more than once: {list(arrived - expected)[:5]}"
