@@ -10,6 +10,9 @@
   parent, which had queued events of its own before the fork: after ``close()``/``join()`` and
   the parent's ``close()`` every event arrives once (none of the parent's copied into a child),
   with workers that live for the whole map or are replaced after each task.
+- The Flask app under uWSGI (when the ``uwsgi`` program is installed; not a test dependency),
+  which forks its workers from C: with and without ``--enable-threads`` every event arrives once,
+  and without it the SDK warns once that its sender runs only during requests.
 """
 
 from __future__ import annotations
@@ -167,3 +170,31 @@ def test_a_fork_pool_using_the_parents_client_delivers_every_event_once(
     missing = expected - arrived
     assert not missing, f"{len(missing)} lost, e.g. {list(missing)[:5]}\n{done.stderr}"
     assert arrived == expected, f"arrived more than once: {list(arrived - expected)[:5]}"
+
+
+UWSGI = Path(sys.executable).parent / "uwsgi"
+
+
+@pytest.mark.skipif(not UWSGI.exists(), reason="uWSGI is not installed (pip install uwsgi)")
+@pytest.mark.parametrize("threads", [False, True], ids=["threads-off", "enable-threads"])
+def test_flask_under_uwsgi_delivers_every_event_once(
+    sandbox: Sandbox, real_server: Any, threads: bool
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [str(UWSGI), "--http-socket", f"127.0.0.1:{port}", "--module",
+               "prefork_flask_app:app", "--master", "-p", "3", "--die-on-term",
+               *(["--enable-threads"] if threads else [])]  # fmt: skip
+    server = real_server(command, server_env(sandbox, HOLD_EVENTS="1"))
+    server.wait_ready(url)
+    made_in = httpx.get(f"{url}/whoami", timeout=30).json()["client_made_in"]
+    # uWSGI's HTTP socket closes each connection: one client per request
+    for number in range(REQUESTS):
+        response = httpx.get(f"{url}/track/prefork-{number}",
+                             headers={"X-User": f"u{number}"}, timeout=30)  # fmt: skip
+        assert response.json() == {"user": {"uid": f"u{number}"}}, response.text
+    assert made_in == server.process.pid, server.text()
+    assert server.stop() == 0, server.text()
+    assert_each_once(sandbox, REQUESTS, server.text())
+    warnings = server.log.read_text().count("uWSGI runs without --enable-threads")
+    assert warnings == (0 if threads else 1), server.text()
