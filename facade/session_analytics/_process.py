@@ -5,6 +5,7 @@ child, whose ``os._exit()`` skips atexit). Clients and batchers register with it
 from __future__ import annotations
 
 import atexit
+import importlib
 import inspect
 import logging
 import os
@@ -57,6 +58,7 @@ def after_fork_in_child(hook: Callable[[], Any]) -> None:
         _fork_hooks.append(_Hook(hook))
         if not _fork_installed:
             os.register_at_fork(after_in_child=_run_fork_hooks)
+            _hook_uwsgi_fork()
             _fork_installed = True
 
 
@@ -88,6 +90,37 @@ def _run_fork_hooks() -> None:
     if _exit_installed and util is not None and not _multiprocessing_hooked:
         util.register_after_fork(_MULTIPROCESSING_TOKEN, _exit_with_multiprocessing)
         _multiprocessing_hooked = True
+
+
+def _hook_uwsgi_fork() -> None:
+    """uWSGI forks its workers from C: the hooks of ``os.register_at_fork`` do not run there
+    (unless ``--py-call-osafterfork``), and every worker would go on with the master's queue and
+    idempotency keys. Run them from uWSGI's own post-fork hook, after any hook already set.
+    Warn once, in the process that first registers a fork hook, when Python threads are off:
+    the background sender then runs only while a request is being served."""
+    try:
+        uwsgi: Any = importlib.import_module("uwsgi")  # only inside a uWSGI process
+    except ImportError:
+        return
+    if not hasattr(uwsgi, "opt"):
+        return
+    options = uwsgi.opt
+    if not options.get("enable-threads") and not int(options.get("threads", 0) or 0) > 1:
+        logger.warning(
+            "session-analytics: uWSGI runs without --enable-threads: the SDK's background "
+            "sender runs only while a request is being served, so events wait (and are sent "
+            "at the worker's exit at the latest); start uWSGI with --enable-threads"
+        )
+    if options.get("py-call-osafterfork"):
+        return  # uWSGI runs the os.register_at_fork hooks itself
+    previous = getattr(uwsgi, "post_fork_hook", None)
+
+    def post_fork() -> None:
+        _run_fork_hooks()
+        if previous is not None:
+            previous()
+
+    uwsgi.post_fork_hook = post_fork
 
 
 def _run_exit_hooks() -> None:

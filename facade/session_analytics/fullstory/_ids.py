@@ -7,6 +7,8 @@ from __future__ import annotations
 import itertools
 import os
 
+from .._process import after_fork_in_child
+
 _prefix = ""
 _counter = itertools.count()
 
@@ -18,7 +20,7 @@ def _reset() -> None:
 
 
 _reset()
-os.register_at_fork(after_in_child=_reset)
+after_fork_in_child(_reset)  # also run in uWSGI's workers, forked from C
 
 
 def event_id() -> str:
