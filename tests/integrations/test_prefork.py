@@ -172,10 +172,9 @@ def test_a_fork_pool_using_the_parents_client_delivers_every_event_once(
     assert arrived == expected, f"arrived more than once: {list(arrived - expected)[:5]}"
 
 
-UWSGI = Path(sys.executable).parent / "uwsgi"
+UWSGI = Path(sys.executable).parent / "uwsgi"  # installed by the dev tools (make setup)
 
 
-@pytest.mark.skipif(not UWSGI.exists(), reason="uWSGI is not installed (pip install uwsgi)")
 @pytest.mark.parametrize("threads", [False, True], ids=["threads-off", "enable-threads"])
 def test_flask_under_uwsgi_delivers_every_event_once(
     sandbox: Sandbox, real_server: Any, threads: bool
